@@ -1,0 +1,4 @@
+/** Gradient rules: normalization. */
+import type { GradRule } from '../context.js';
+
+export const normalizationRules: Record<string, GradRule> = {};

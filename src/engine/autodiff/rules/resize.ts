@@ -1,0 +1,4 @@
+/** Gradient rules: resize. */
+import type { GradRule } from '../context.js';
+
+export const resizeRules: Record<string, GradRule> = {};

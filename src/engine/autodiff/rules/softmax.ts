@@ -1,0 +1,4 @@
+/** Gradient rules: softmax. */
+import type { GradRule } from '../context.js';
+
+export const softmaxRules: Record<string, GradRule> = {};
