@@ -464,9 +464,8 @@ function resizeShape(c: ShapeContext, op: string): Known[] {
     const si = c.node.inputs.length > 3 && c.node.inputs[3] ? c.values(3) : undefined;
     if (si && si.length) sizes = si;
     else if (c.node.inputs[2]) {
-      const k = c.inputs[2];
-      scales = k?.values as number[] | undefined;
-      if (!scales) {
+      scales = c.values(2) as number[] | undefined;
+      if (!scales || scales.length === 0) {
         const t = c.node.inputs[2];
         c.fail(`scales '${t}' are not a constant the engine can evaluate`);
       }

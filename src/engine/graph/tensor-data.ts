@@ -89,7 +89,8 @@ export function bytesPerElement(t: DataType): number {
 
 /** A typed array of the right class for `t`, copied out of raw little-endian bytes. */
 export function typedFromBytes(t: DataType, bytes: Uint8Array): TypedData {
-  const copy = bytes.slice();
+  // A copy with its own buffer (Node Buffers share pooled memory; their slice() is a view).
+  const copy = new Uint8Array(bytes);
   const buf = copy.buffer;
   switch (t) {
     case 'float32':

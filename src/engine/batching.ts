@@ -1,0 +1,70 @@
+/**
+ * Make a graph run at any batch size. Exporters often bake batch 1 into constants
+ * (`x.view(1, -1)` becomes Reshape to a constant [1, -1]); rewrite those to copy the batch
+ * dimension instead, or fail saying which node pins the batch.
+ */
+import { BatchingError } from '../errors.js';
+import { producers } from './graph/graph-utils.js';
+import { inferShapes, type Known } from './graph/shape-inference.js';
+import { int64Tensor, tensorToNumbers } from './graph/tensor-data.js';
+import { BATCH, type Graph } from './graph/types.js';
+import { attrInt } from './graph/attributes.js';
+
+/**
+ * Give the image input a symbolic batch (and fixed spatial size `spatial` where the file
+ * left it open), rewrite batch-1 constants, and return the inferred shapes.
+ */
+export function makeBatchable(graph: Graph, source: string, fixDims?: (i: number) => number | undefined): Map<string, Known> {
+  const input = graph.inputs[0];
+  if (!input?.shape) throw new BatchingError(`${source}: the model input has no shape`);
+  input.shape = input.shape.map((d, i) => (i === 0 ? BATCH : typeof d === 'number' ? d : fixDims?.(i) ?? d));
+  graph.valueInfo.clear();
+  for (let round = 0; round <= graph.nodes.length; round++) {
+    const shapes = inferShapes(graph, source);
+    if (!rewriteOne(graph, shapes)) {
+      check(graph, shapes, source);
+      for (const o of graph.outputs) o.shape = shapes.get(o.name)?.shape ?? o.shape;
+      return shapes;
+    }
+  }
+  throw new BatchingError(`${source}: could not make the batch dimension variable`);
+}
+
+function rewriteOne(graph: Graph, shapes: Map<string, Known>): boolean {
+  const prod = producers(graph);
+  for (const node of graph.nodes) {
+    if (node.opType !== 'Reshape' || attrInt(node, 'allowzero', 0) === 1) continue;
+    const data = shapes.get(node.inputs[0]!)?.shape;
+    if (!data || data[0] !== BATCH) continue;
+    const shapeName = node.inputs[1]!;
+    const init = graph.initializers.get(shapeName);
+    const constNode = prod.get(shapeName);
+    const t = init ?? (constNode?.opType === 'Constant' && constNode.attributes['value']?.type === 'tensor' ? constNode.attributes['value'].value : undefined);
+    if (!t) continue;
+    const values = tensorToNumbers(t);
+    if (values[0] !== 1) continue;
+    // 0 in a Reshape target means "copy this dimension from the input": the batch.
+    const fixed = `${shapeName}__batched`;
+    graph.initializers.set(fixed, int64Tensor([0, ...values.slice(1)]));
+    node.inputs[1] = fixed;
+    return true;
+  }
+  return false;
+}
+
+function check(graph: Graph, shapes: Map<string, Known>, source: string): void {
+  const hasBatch = (name: string) => shapes.get(name)?.shape?.some((d) => typeof d === 'string' && d.split('*').includes(BATCH));
+  for (const node of graph.nodes) {
+    if (!node.inputs.some((i) => i && hasBatch(i))) continue;
+    for (const o of node.outputs) {
+      const k = shapes.get(o);
+      if (!o || !k?.shape || k.dataType === 'int64' || k.dataType === 'bool') continue;
+      const s = k.shape;
+      if (s.length > 0 && s[0] !== BATCH && !(typeof s[0] === 'string' && s[0] !== BATCH)) {
+        throw new BatchingError(
+          `${source}: node '${node.name}' (${node.opType}) turns a batched tensor into shape [${s.join(', ')}], fixing the batch size; re-export the model with a dynamic batch axis`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * A classifier prepared for explanation: opset 17, any batch size, logits and softmax
+ * probabilities as outputs, shapes inferred and layers listed. From it the engine builds
+ * the graphs the methods run: plain forward with exposed tensors, forward + backward to
+ * chosen layers, and graphs whose layer activations are fed from outside.
+ */
+import { ModelFormatError, OptionError } from '../errors.js';
+import { A } from './graph/attributes.js';
+import { NameScope, cloneGraph, producers, pruneUnused } from './graph/graph-utils.js';
+import { inferShapes, type Known } from './graph/shape-inference.js';
+import { int64Tensor } from './graph/tensor-data.js';
+import { BATCH, type Graph, type Node, type Shape } from './graph/types.js';
+import { upgradeOpset } from './graph/opset.js';
+import { makeBatchable } from './batching.js';
+import { differentiate } from './autodiff/differentiate.js';
+import { defaultLayer, listLayers, resolveLayer, type LayerInfo } from './layers.js';
+import { dimProduct } from './graph/dims.js';
+
+/** Which class score is differentiated: the post-softmax probability or the logit. */
+export type ScoreMode = 'softmax' | 'logit';
+
+export interface PrepareOptions {
+  /** Path or URL, for messages. */
+  source?: string;
+  /** [height, width] to use when the file leaves the input's spatial size open. */
+  inputSize?: [number, number];
+  /** Tensor holding the logits, when it is not the output (or the input of a final Softmax). */
+  logits?: string;
+}
+
+/** What a built graph's outputs are called. */
+export interface GraphOutputs {
+  logits: string;
+  probs: string;
+  /** Per item: sum_c targets[b, c] * y[b, c]. Present when a score mode is given. */
+  score?: string;
+  /** Exposed activations, in the order asked. */
+  activations: string[];
+  /** Gradients of the score w.r.t. each `wrt` tensor, in order. */
+  gradients: string[];
+}
+
+export interface BuildOptions {
+  /** Tensors whose values are returned. */
+  expose?: string[];
+  /** Differentiate this score (needs the `targets` input). */
+  score?: ScoreMode;
+  /** Tensors to differentiate with respect to (layer tensors and/or the input name). */
+  wrt?: string[];
+  /** A layer tensor fed from outside instead of computed (its producer is cut off). */
+  feed?: string;
+}
+
+export const TARGETS_INPUT = 'rsi/targets';
+
+export class Model {
+  /** The prepared forward graph. Do not modify: build variants with `build`. */
+  readonly graph: Graph;
+  readonly shapes: Map<string, Known>;
+  readonly layers: LayerInfo[];
+  readonly inputName: string;
+  /** [N, C, H, W]. */
+  readonly inputShape: [string, number, number, number];
+  readonly logits: string;
+  readonly probs: string;
+  readonly numClasses: number;
+  readonly source: string;
+
+  private constructor(graph: Graph, shapes: Map<string, Known>, logits: string, probs: string, source: string) {
+    this.graph = graph;
+    this.shapes = shapes;
+    this.source = source;
+    this.logits = logits;
+    this.probs = probs;
+    const input = graph.inputs[0]!;
+    this.inputName = input.name;
+    const s = input.shape!;
+    if (s.length !== 4 || s.slice(1).some((d) => typeof d !== 'number')) {
+      throw new ModelFormatError(`${source}: the input '${input.name}' must be an image [N, C, H, W] with a fixed size, got [${s.join(', ')}]`);
+    }
+    this.inputShape = [BATCH, s[1] as number, s[2] as number, s[3] as number];
+    this.numClasses = shapes.get(logits)!.shape![1] as number;
+    this.layers = listLayers(graph, shapes);
+  }
+
+  /** Prepare an imported graph (the graph passed in is not changed). */
+  static prepare(original: Graph, options: PrepareOptions = {}): Model {
+    const source = options.source ?? 'model';
+    if (original.inputs.length !== 1) {
+      throw new ModelFormatError(`${source}: expected one image input, found ${original.inputs.length} (${original.inputs.map((i) => i.name).join(', ')})`);
+    }
+    const graph = cloneGraph(original);
+    const input = graph.inputs[0]!;
+    if (!input.shape || input.shape.length !== 4) {
+      throw new ModelFormatError(`${source}: the input '${input.name}' has shape [${input.shape?.join(', ') ?? '?'}]; an image classifier takes [N, C, H, W]`);
+    }
+    if (input.dataType !== 'float32') throw new ModelFormatError(`${source}: the input '${input.name}' is ${input.dataType}; float32 is required`);
+    const size = options.inputSize;
+    const fix = (i: number) => (size && i >= 2 ? size[i - 2] : undefined);
+    input.shape = input.shape.map((d, i) => (typeof d === 'number' || i === 0 ? d : fix(i) ?? d));
+    const pre = inferShapes(graph, source);
+    upgradeOpset(graph, source, (t) => pre.get(t)?.shape?.length);
+    makeBatchable(graph, source, fix);
+    let shapes = inferShapes(graph, source);
+
+    const names = new NameScope(graph);
+    let logits = options.logits ?? findLogits(graph);
+    const ls = shapes.get(logits)?.shape;
+    if (!ls) throw new ModelFormatError(`${source}: the shape of the logits '${logits}' is unknown`);
+    if (ls.length !== 2) {
+      const k = dimProduct(ls.slice(1));
+      if (typeof k !== 'number' || ls[0] !== BATCH) throw new ModelFormatError(`${source}: the output '${logits}' has shape [${ls.join(', ')}]; expected [N, classes]`);
+      const flat = names.fresh('rsi/logits');
+      graph.nodes.push(node(names, 'Flatten', [logits], [flat], { axis: A.int(1) }));
+      logits = flat;
+    }
+    const probs = names.fresh('rsi/probs');
+    graph.nodes.push(node(names, 'Softmax', [logits], [probs], { axis: A.int(-1) }));
+    graph.outputs = [
+      { name: logits, dataType: 'float32' },
+      { name: probs, dataType: 'float32' },
+    ];
+    pruneUnused(graph);
+    shapes = inferShapes(graph, source);
+    for (const o of graph.outputs) o.shape = shapes.get(o.name)?.shape;
+    return new Model(graph, shapes, logits, probs, source);
+  }
+
+  /** A layer by tensor name, node name or module path; the default layer when `name` is undefined. */
+  layer(name?: string): LayerInfo {
+    if (name === undefined || name === '') return defaultLayer(this.graph, this.layers, this.source);
+    if (name === this.inputName) {
+      return { tensor: this.inputName, node: '', op: 'Input', shape: [...this.inputShape], modules: [], index: -1 };
+    }
+    return resolveLayer(this.layers, name, this.source);
+  }
+
+  /** Shape of a tensor, with `N` for the batch. */
+  shapeOf(tensor: string): Shape {
+    if (tensor === this.inputName) return [...this.inputShape];
+    const s = this.shapes.get(tensor)?.shape;
+    if (!s) throw new ModelFormatError(`${this.source}: the shape of '${tensor}' is unknown`);
+    return s;
+  }
+
+  /** Build a graph variant: exposed tensors, an optional differentiated score, an optional fed layer. */
+  build(options: BuildOptions): { graph: Graph; outputs: GraphOutputs } {
+    const graph = cloneGraph(this.graph);
+    const names = new NameScope(graph);
+    const shapes = new Map(this.shapes);
+    if (options.feed) cutAt(graph, options.feed, this.shapeOf(options.feed), names);
+
+    const alias = (t: string, base: string) => {
+      const n = names.fresh(base);
+      graph.nodes.push(node(names, 'Identity', [t], [n]));
+      return n;
+    };
+    const outputs: GraphOutputs = {
+      logits: alias(this.logits, 'rsi/out/logits'),
+      probs: alias(this.probs, 'rsi/out/probs'),
+      activations: (options.expose ?? []).map((t, i) => alias(t, `rsi/out/act${i}`)),
+      gradients: [],
+    };
+    if (options.score) {
+      const y = options.score === 'softmax' ? this.probs : this.logits;
+      graph.inputs.push({ name: TARGETS_INPUT, dataType: 'float32', shape: [BATCH, this.numClasses] });
+      shapes.set(TARGETS_INPUT, { dataType: 'float32', shape: [BATCH, this.numClasses] });
+      const prod = names.fresh('rsi/weighted');
+      const score = names.fresh('rsi/score');
+      const axes = names.fresh('rsi/axes');
+      graph.initializers.set(axes, int64Tensor([1]));
+      graph.nodes.push(node(names, 'Mul', [TARGETS_INPUT, y], [prod]));
+      graph.nodes.push(node(names, 'ReduceSum', [prod, axes], [score], { keepdims: A.int(0) }));
+      outputs.score = score;
+      const wrt = options.wrt ?? [];
+      // d score / d y = targets: the seed of the backward pass.
+      const grads = differentiate(graph, [{ tensor: y, grad: TARGETS_INPUT }], wrt, { shapes, source: this.source });
+      outputs.gradients = grads.map((g, i) => alias(g, `rsi/out/grad${i}`));
+    }
+    graph.outputs = [outputs.logits, outputs.probs, ...(outputs.score ? [outputs.score] : []), ...outputs.activations, ...outputs.gradients].map(
+      (name) => ({ name, dataType: 'float32' as const }),
+    );
+    pruneUnused(graph);
+    return { graph, outputs };
+  }
+
+  /** Check a layer depends on the image; methods need that to explain at it. */
+  assertDependsOnInput(tensor: string): void {
+    if (tensor === this.inputName) return;
+    if (!this.layers.some((l) => l.tensor === tensor)) {
+      throw new OptionError(`${this.source}: layer '${tensor}' does not depend on the input image, so it cannot explain a prediction`);
+    }
+  }
+}
+
+function node(names: NameScope, opType: string, inputs: string[], outputs: string[], attributes: Node['attributes'] = {}): Node {
+  return { name: names.fresh(`rsi/${opType}`), opType, domain: '', inputs, outputs, attributes };
+}
+
+/** The model's logits: its output, or the input of a final Softmax (seen through reshapes). */
+function findLogits(graph: Graph): string {
+  const prod = producers(graph);
+  const out = graph.outputs[0]!.name;
+  let t = out;
+  for (let i = 0; i < 8; i++) {
+    const p = prod.get(t);
+    if (!p) break;
+    if (p.opType === 'Softmax') return p.inputs[0]!;
+    if (!['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Dropout'].includes(p.opType)) break;
+    t = p.inputs[0]!;
+  }
+  return out;
+}
+
+/** Cut the graph at `tensor`: its producer no longer writes it; it becomes a graph input. */
+function cutAt(graph: Graph, tensor: string, shape: Shape, names: NameScope): void {
+  for (const n of graph.nodes) {
+    const i = n.outputs.indexOf(tensor);
+    if (i >= 0) n.outputs[i] = names.fresh(`${tensor}/cut`);
+  }
+  graph.inputs.push({ name: tensor, dataType: 'float32', shape });
+}

@@ -1,0 +1,68 @@
+/** Types shared by every explanation method. */
+import type { ScoreMode } from '../engine/model.js';
+
+/**
+ * What to explain for an image: a class index, or the k-th best prediction
+ * (`{ topK: 1 }` is the top-1 class, the default).
+ */
+export type Target = number | { topK: number };
+
+export interface CommonOptions {
+  /** Layer to explain at (tensor name, node name or module path). Default: the model's last conv layer. */
+  layer?: string;
+  /** One target for all images, or one per image. Default `{ topK: 1 }`. */
+  targets?: Target | Target[];
+  /** Score to differentiate. Default depends on the method. */
+  score?: ScoreMode;
+  /** Path points / images run at once. Default: chosen from `memoryBudgetMB`. */
+  internalBatchSize?: number;
+  /** Memory budget (MiB) for one batch of activations, used for the default batch size. */
+  memoryBudgetMB?: number;
+  /** Called as work proceeds: `done` out of `total` model evaluations. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** A class prediction. */
+export interface Prediction {
+  index: number;
+  probability: number;
+  logit: number;
+}
+
+/** One image's explanation. Arrays are row-major; shapes are given beside them. */
+export interface Explanation {
+  method: string;
+  /** The layer's tensor name. */
+  layer: string;
+  /** The class explained. */
+  target: number;
+  /** Score mode used for the gradient. */
+  scoreMode: ScoreMode;
+  /** The explained score at the image: probability or logit of `target`. */
+  score: number;
+  probability: number;
+  logit: number;
+  /** All classes' probabilities. */
+  probabilities: Float32Array;
+  /** Five best classes. */
+  topk: Prediction[];
+  /** ReLU(sum_k w_k A_k) at the layer's resolution, not normalised. */
+  cam: Float32Array;
+  camShape: [number, number];
+  /** `cam` bilinearly resized to the model input and min-max normalised to [0, 1]. */
+  heatmap: Float32Array;
+  heatmapShape: [number, number];
+  /** One weight per channel of the layer. */
+  weights: Float32Array;
+  /** Path methods: sum(IG) - (s(x) - s(x')), and that over |s(x) - s(x')|. */
+  completenessError?: number;
+  relativeCompletenessError?: number;
+  /** Path methods: the score at the baseline. */
+  baselineScore?: number;
+  /** Path methods: number of intervals m (m + 1 points). */
+  steps?: number;
+  /** Element-wise IG at the layer, [C, H*W] (RSI-Grad-CAM with returnAttributions). */
+  integratedGradients?: Float32Array;
+  /** Milliseconds spent on this image (its share of batched work). */
+  timings: { explain: number };
+}
