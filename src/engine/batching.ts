@@ -18,7 +18,12 @@ export function makeBatchable(graph: Graph, source: string, fixDims?: (i: number
   const input = graph.inputs[0];
   if (!input?.shape) throw new BatchingError(`${source}: the model input has no shape`);
   input.shape = input.shape.map((d, i) => (i === 0 ? BATCH : typeof d === 'number' ? d : fixDims?.(i) ?? d));
-  graph.valueInfo.clear();
+  // Shapes recorded by the exporter carry its batch size; only ops without a shape rule use them.
+  for (const [k, v] of graph.valueInfo) {
+    if (v.shape && v.shape.length > 0 && (v.shape[0] === 1 || typeof v.shape[0] === 'string')) {
+      graph.valueInfo.set(k, { ...v, shape: [BATCH, ...v.shape.slice(1)] });
+    }
+  }
   for (let round = 0; round <= graph.nodes.length; round++) {
     const shapes = inferShapes(graph, source);
     if (!rewriteOne(graph, shapes)) {

@@ -132,6 +132,9 @@ export class Model {
     if (name === this.inputName) {
       return { tensor: this.inputName, node: '', op: 'Input', shape: [...this.inputShape], modules: [], index: -1 };
     }
+    if (this.graph.initializers.has(name) || (this.shapes.has(name) && !this.layers.some((l) => l.tensor === name))) {
+      throw new OptionError(`${this.source}: layer '${name}' does not depend on the input image, so it cannot explain a prediction`);
+    }
     return resolveLayer(this.layers, name, this.source);
   }
 

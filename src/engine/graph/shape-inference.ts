@@ -460,6 +460,8 @@ function resizeShape(c: ShapeContext, op: string): Known[] {
   let scales: number[] | undefined;
   let sizes: Dim[] | undefined;
   if (op === 'Upsample') scales = attrFloats(c.node, 'scales') ?? c.ints(1, 'scales');
+  // Resize-10 has inputs [X, scales].
+  else if (c.node.inputs.length === 2) scales = c.ints(1, 'scales');
   else {
     const si = c.node.inputs.length > 3 && c.node.inputs[3] ? c.values(3) : undefined;
     if (si && si.length) sizes = si;
@@ -470,6 +472,17 @@ function resizeShape(c: ShapeContext, op: string): Known[] {
         c.fail(`scales '${t}' are not a constant the engine can evaluate`);
       }
     }
+  }
+  // Opset 18: scales/sizes may cover only the listed axes.
+  const axes = attrInts(c.node, 'axes');
+  if (axes) {
+    const spread = <T extends Dim>(v: T[], fill: (i: number) => T): T[] => {
+      const out = x.map((_, i) => fill(i));
+      axes.forEach((a, j) => (out[normAxis(a, x.length, c)] = v[j]!));
+      return out;
+    };
+    if (sizes) sizes = spread(sizes, (i) => x[i]!);
+    if (scales) scales = spread(scales, () => 1);
   }
   if (sizes && sizes.length === x.length) return [{ dataType: c.inputs[0]!.dataType, shape: sizes.map((d, i) => (i < 2 ? x[i]! : d)) }];
   if (!scales) return c.fail('neither scales nor sizes are given');
