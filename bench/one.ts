@@ -1,0 +1,62 @@
+/**
+ * Benchmark one architecture (run in its own process by bench/run.ts so that peak RSS
+ * belongs to that model alone). Prints one JSON line.
+ */
+import { ARCHITECTURES } from './architectures.js';
+import { Model } from '../src/engine/model.js';
+import { Pipeline } from '../src/methods/pipeline.js';
+import { GradCam } from '../src/methods/gradcam.js';
+import { RsiGradCam } from '../src/methods/rsi-grad-cam.js';
+import { createNodeRuntime } from '../src/node/runtime.js';
+
+const arch = process.argv[2]!;
+const steps = Number(process.argv[3] ?? 50);
+const build = ARCHITECTURES[arch];
+if (!build) throw new Error(`unknown architecture ${arch}`);
+
+const t0 = performance.now();
+const model = Model.prepare(build(), { source: arch });
+const pipeline = new Pipeline(model, createNodeRuntime());
+const prepareMs = performance.now() - t0;
+
+const per = pipeline.imageSize();
+let seed = 7;
+const image = new Float32Array(per).map(() => {
+  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+  return (seed / 4294967296) * 4 - 2;
+});
+const baseline = new Float32Array(per);
+
+async function time(fn: () => Promise<unknown>, repeat: number): Promise<number> {
+  await fn(); // warm-up: builds the session
+  const t = performance.now();
+  for (let i = 0; i < repeat; i++) await fn();
+  return (performance.now() - t) / repeat;
+}
+
+// (m + 1) plain forward passes, one image at a time, as a user would run them.
+const { session, outputs } = await pipeline.session({});
+const feed = { [model.inputName]: { data: image, dims: [1, ...model.inputShape.slice(1) as number[]] } };
+const forwardMs = await time(() => session.run(feed, [outputs.logits]), 5);
+const forwardsMs = forwardMs * (steps + 1);
+
+const spatial = model.layers.filter((l) => l.shape.length === 4 && typeof l.shape[2] === 'number');
+const last = model.layer();
+const middle = spatial[Math.floor(spatial.findIndex((l) => l.tensor === last.tensor) / 2)]!;
+
+const gc = new GradCam(pipeline);
+const rsi = new RsiGradCam(pipeline);
+const rows = [];
+for (const [where, layer] of [['last', last], ['middle', middle]] as const) {
+  const gradcamMs = await time(() => gc.explain([image], { layer: layer.tensor }), 3);
+  let completeness = 0;
+  let batch = 0;
+  const rsiMs = await time(async () => {
+    const [r] = await rsi.explain([image], { layer: layer.tensor, steps, baseline });
+    completeness = r!.relativeCompletenessError!;
+    batch = pipeline.batchSize({}, steps + 1);
+  }, 1);
+  rows.push({ where, layer: layer.modules[0] ?? layer.tensor, shape: layer.shape.slice(1), gradcamMs, rsiMs, ratio: rsiMs / forwardsMs, completeness, batch });
+}
+const peakRssMB = process.resourceUsage().maxRSS / 1024;
+console.log(JSON.stringify({ arch, steps, prepareMs, forwardMs, forwardsMs, rows, peakRssMB }));
