@@ -8,6 +8,7 @@ import { arithmeticRules } from './arithmetic.js';
 import { convRules } from './conv.js';
 import { linearRules } from './linear.js';
 import { normalizationRules } from './normalization.js';
+import { padRules } from './pad.js';
 import { poolRules } from './pool.js';
 import { reduceRules } from './reduce.js';
 import { resizeRules } from './resize.js';
@@ -20,6 +21,7 @@ export const gradRules: Record<string, GradRule> = {
   ...convRules,
   ...poolRules,
   ...normalizationRules,
+  ...padRules,
   ...resizeRules,
   ...linearRules,
   ...shapeOpsRules,
