@@ -26,6 +26,8 @@ export interface PrepareOptions {
   inputSize?: [number, number];
   /** Tensor holding the logits, when it is not the output (or the input of a final Softmax). */
   logits?: string;
+  /** Extra layer names (e.g. Keras names of nested layers) -> tensor names. */
+  aliases?: Map<string, string>;
 }
 
 /** What a built graph's outputs are called. */
@@ -59,12 +61,19 @@ export class Model {
   readonly shapes: Map<string, Known>;
   readonly layers: LayerInfo[];
   readonly inputName: string;
-  /** [N, C, H, W]. */
+  /** The input's shape as the graph takes it: [N, C, H, W], or [N, H, W, C] for NHWC models. */
   readonly inputShape: [string, number, number, number];
+  /** NHWC for models that take channels last (tf2onnx exports); the engine's maps are NCHW inside. */
+  readonly inputLayout: 'NCHW' | 'NHWC';
+  /** [height, width] of the input image. */
+  readonly imageSize: [number, number];
+  readonly channels: number;
   readonly logits: string;
   readonly probs: string;
   readonly numClasses: number;
   readonly source: string;
+
+  private aliases = new Map<string, string>();
 
   private constructor(graph: Graph, shapes: Map<string, Known>, logits: string, probs: string, source: string) {
     this.graph = graph;
@@ -79,6 +88,10 @@ export class Model {
       throw new ModelFormatError(`${source}: the input '${input.name}' must be an image [N, C, H, W] with a fixed size, got [${s.join(', ')}]`);
     }
     this.inputShape = [BATCH, s[1] as number, s[2] as number, s[3] as number];
+    const isChannels = (d: number) => d === 1 || d === 3 || d === 4;
+    this.inputLayout = isChannels(s[3] as number) && !isChannels(s[1] as number) ? 'NHWC' : 'NCHW';
+    this.imageSize = this.inputLayout === 'NCHW' ? [s[2] as number, s[3] as number] : [s[1] as number, s[2] as number];
+    this.channels = (this.inputLayout === 'NCHW' ? s[1] : s[3]) as number;
     this.numClasses = shapes.get(logits)!.shape![1] as number;
     this.layers = listLayers(graph, shapes);
   }
@@ -123,12 +136,16 @@ export class Model {
     pruneUnused(graph);
     shapes = inferShapes(graph, source);
     for (const o of graph.outputs) o.shape = shapes.get(o.name)?.shape;
-    return new Model(graph, shapes, logits, probs, source);
+    const model = new Model(graph, shapes, logits, probs, source);
+    for (const [k, v] of options.aliases ?? []) model.aliases.set(k, v);
+    return model;
   }
 
   /** A layer by tensor name, node name or module path; the default layer when `name` is undefined. */
   layer(name?: string): LayerInfo {
     if (name === undefined || name === '') return defaultLayer(this.graph, this.layers, this.source);
+    const alias = this.aliases.get(name);
+    if (alias !== undefined && alias !== name) return this.layer(alias);
     if (name === this.inputName) {
       return { tensor: this.inputName, node: '', op: 'Input', shape: [...this.inputShape], modules: [], index: -1 };
     }

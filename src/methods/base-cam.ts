@@ -59,7 +59,7 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> {
     const scoreMode = options.score ?? this.defaultScore;
     if (scoreMode !== 'softmax' && scoreMode !== 'logit') throw new OptionError(`score must be 'softmax' or 'logit', got '${String(scoreMode)}'`);
     const results = await this.run({ images, targets, predictions, layer, channels: c, hw: h * w, scoreMode, options });
-    const [, , ih, iw] = model.inputShape;
+    const [ih, iw] = model.imageSize;
     return results.map((r, i) => {
       const cam = weightedCam(r.activations, r.weights, c, h * w);
       const pred = predictions[i]!;

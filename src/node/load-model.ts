@@ -1,0 +1,167 @@
+/**
+ * `loadModel(source)`: a local `.onnx` or TF.js `model.json`, an http(s) URL of either, or a
+ * catalogue name; downloads are cached. Preprocessing and labels travel with the model:
+ * from the catalogue, from sidecar files next to the model, or from options.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Classifier } from '../classifier.js';
+import { findCatalogueEntry, CATALOGUE } from '../catalogue.js';
+import { Model } from '../engine/model.js';
+import type { Graph } from '../engine/graph/types.js';
+import type { Runtime, RuntimeOptions } from '../engine/runtime/runtime.js';
+import { ModelFormatError, OptionError } from '../errors.js';
+import { parseInputSpec, presetSpec, type InputSpec, type PresetName } from '../image/preprocess.js';
+import type { FitMode } from '../image/fit.js';
+import { parseModelJson } from '../importers/tfjs/model-json.js';
+import { cacheFolderFor, defaultCacheDir, fetchToCache, type DownloadProgress } from './download.js';
+import { resolveInputSpec } from './image-io.js';
+import { readOnnxFile } from './load-onnx.js';
+import { loadTfjsModelFromFile } from './load-tfjs.js';
+import { createNodeRuntime } from './runtime.js';
+
+export interface LoadModelOptions {
+  /** Preprocessing: a preset name, a JSON file path, or a spec. Overrides what the model carries. */
+  preprocess?: PresetName | string | InputSpec;
+  /** Class names, overriding sidecar labels. */
+  labels?: string[];
+  /** How photos are fitted to the input; default from the model (catalogue/sidecar) or 'stretch'. */
+  fit?: FitMode;
+  /** [height, width] when the model leaves its input size open. */
+  inputSize?: [number, number];
+  /** Download cache folder (default: `$RSI_GRAD_CAM_CACHE` or `~/.cache/rsi-grad-cam`). */
+  cacheDir?: string;
+  /** Download progress. */
+  onProgress?: DownloadProgress;
+  /** An existing runtime, or options for a new onnxruntime-node one. */
+  runtime?: Runtime;
+  runtimeOptions?: RuntimeOptions;
+}
+
+const ASSETS = fileURLToPath(new URL('../../assets/', import.meta.url));
+
+/** Load a classifier for explanation. */
+export async function loadModel(source: string, options: LoadModelOptions = {}): Promise<Classifier> {
+  const entry = /^[a-z0-9_.-]+$/i.test(source) && !/\.(onnx|json)$/i.test(source) ? findCatalogueEntry(source) : undefined;
+  let file: string;
+  let carried: { spec?: InputSpec; labels?: string[]; fit?: FitMode } = {};
+  if (entry) {
+    file = await download(entry.url, options);
+    carried = { spec: presetSpec(entry.preprocess, entry.size), labels: await imagenetLabels(), fit: 'crop' };
+  } else if (/^https?:\/\//i.test(source)) {
+    file = await download(source, options);
+  } else {
+    file = source;
+    try {
+      await stat(file);
+    } catch {
+      const hint = CATALOGUE.map((c) => c.name).join(', ');
+      throw new ModelFormatError(`${source}: model file not found (give a .onnx file, a TF.js model.json, a URL, or one of: ${hint})`);
+    }
+  }
+
+  let graph: Graph;
+  let logits: string | undefined;
+  let layerNames: Map<string, string> | undefined;
+  const isTfjs = /\.json$/i.test(file);
+  if (isTfjs) {
+    const imported = await loadTfjsModelFromFile(file);
+    graph = imported.graph;
+    logits = imported.logitsName;
+    layerNames = imported.layerNames;
+  } else {
+    graph = await readOnnxFile(file);
+  }
+  const model = Model.prepare(graph, { source, logits, inputSize: options.inputSize, aliases: layerNames });
+
+  const side = entry ? {} : await sidecars(file, isTfjs);
+  const defaults: Partial<InputSpec> = { size: model.imageSize, layout: model.inputLayout };
+  let spec = carried.spec ?? side.spec;
+  if (options.preprocess !== undefined) {
+    spec = typeof options.preprocess === 'string' ? await resolveInputSpec(options.preprocess, defaults) : options.preprocess;
+  } else if (!spec && isTfjs) {
+    // Keras and Teachable Machine image models scale to [-1, 1].
+    spec = presetSpec('tf', model.imageSize);
+  }
+  if (spec) {
+    spec = { ...spec, size: model.imageSize, layout: model.inputLayout };
+  }
+  const runtime = options.runtime ?? createNodeRuntime(options.runtimeOptions);
+  return new Classifier(model, runtime, {
+    source,
+    labels: options.labels ?? carried.labels ?? side.labels,
+    inputSpec: spec,
+    fit: options.fit ?? carried.fit ?? side.fit ?? 'stretch',
+  });
+
+  async function sidecars(f: string, tfjs: boolean): Promise<{ spec?: InputSpec; labels?: string[]; fit?: FitMode }> {
+    const dir = path.dirname(f);
+    const stem = path.basename(f).replace(/\.(onnx|json)$/i, '');
+    const out: { spec?: InputSpec; labels?: string[]; fit?: FitMode } = {};
+    // <model>.preprocess.json, or preprocess.json in the model's folder.
+    for (const p of [path.join(dir, `${stem}.preprocess.json`), path.join(dir, 'preprocess.json')]) {
+      const json = await readJson(p);
+      if (json === undefined) continue;
+      const { fit, ...rest } = json as Record<string, unknown>;
+      out.spec = parseInputSpec(rest, p, defaults);
+      if (typeof fit === 'string') out.fit = fit as FitMode;
+      break;
+    }
+    // <model>.labels.json / labels.json (an array), or Teachable Machine's metadata.json ({ labels }).
+    for (const p of [path.join(dir, `${stem}.labels.json`), path.join(dir, 'labels.json'), ...(tfjs ? [path.join(dir, 'metadata.json')] : [])]) {
+      const json = await readJson(p);
+      if (json === undefined) continue;
+      const labels = Array.isArray(json) ? json : (json as { labels?: unknown }).labels;
+      if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string')) throw new OptionError(`${p}: expected an array of class names (or { "labels": [...] })`);
+      out.labels = labels as string[];
+      break;
+    }
+    return out;
+  }
+}
+
+async function readJson(p: string): Promise<unknown | undefined> {
+  let text: string;
+  try {
+    text = await readFile(p, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new OptionError(`${p}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+async function imagenetLabels(): Promise<string[]> {
+  const json = JSON.parse(await readFile(path.join(ASSETS, 'imagenet-labels.json'), 'utf8')) as { labels: string[] };
+  return json.labels;
+}
+
+/** Fetch a model (and, for model.json, its weight files) into the cache; returns the local path. */
+async function download(url: string, options: LoadModelOptions): Promise<string> {
+  const folder = cacheFolderFor(url, options.cacheDir ?? defaultCacheDir());
+  const name = decodeURIComponent(new URL(url).pathname.split('/').pop() || 'model.onnx');
+  const local = await fetchToCache(url, path.join(folder, name), options.onProgress);
+  if (/\.json$/i.test(name)) {
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(local, 'utf8'));
+    } catch (e) {
+      throw new ModelFormatError(`${url}: not valid JSON (${(e as Error).message})`);
+    }
+    const { manifest } = parseModelJson(json, url);
+    for (const group of manifest) {
+      for (const p of group.paths) {
+        await fetchToCache(new URL(p, url).href, path.join(folder, decodeURIComponent(p)), options.onProgress);
+      }
+    }
+    // Labels travel with Teachable Machine models as metadata.json; optional.
+    await fetchToCache(new URL('metadata.json', url).href, path.join(folder, 'metadata.json')).catch(() => undefined);
+  }
+  return local;
+}
+
+export { ASSETS };
