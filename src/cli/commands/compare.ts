@@ -1,5 +1,65 @@
+/** `rsi-grad-cam compare`: one picture, methods x layers, each tile captioned. */
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { renderOverlay } from '../../image/overlay.js';
+import { resizeRgb } from '../../image/resize-rgb.js';
+import type { RgbImage } from '../../image/types.js';
+import { explainFile } from '../../node/explain-files.js';
+import { captionTile, grid, writeFileAtomic } from '../../node/render.js';
+import { METHOD_NAMES } from '../../methods/registry.js';
+import {
+  addMethodOptions, addModelOptions, addPictureOptions, loadFromOptions, parseMethod, parseTarget,
+  type MethodOpts, type ModelOpts, type PictureOpts,
+} from '../options.js';
+import { progressBar } from '../progress.js';
+
+type CompareOpts = ModelOpts & MethodOpts & PictureOpts & { methods: string; layers?: string; out: string; tile: number };
 
 export function registerCompare(program: Command): Command {
-  return program.command('compare').description('(not yet available)');
+  const cmd = program.command('compare').description('one PNG grid comparing methods (rows) and layers (columns) on a photo').argument('<image>', 'a photo');
+  addModelOptions(cmd);
+  addMethodOptions(cmd);
+  addPictureOptions(cmd);
+  return cmd
+    .option('--methods <list>', `comma-separated methods (${METHOD_NAMES.join(', ')})`, 'gradcam,rsi-grad-cam')
+    .option('--layers <list>', 'comma-separated layers (default: the default layer)')
+    .option('--tile <px>', 'longer side of each tile in pixels', (v) => Math.max(32, Number(v) || 224), 224)
+    .option('-o, --out <dir>', 'output folder', 'out')
+    .addHelpText('after', '\nExamples:\n  $ rsi-grad-cam compare cat.jpg --model mobilenet_v1_0.25_224 --layers conv_pw_13_relu,conv_pw_11_relu\n  $ rsi-grad-cam compare x.png --model net.onnx --preprocess unit --methods gradcam,rsi-grad-cam --steps 20')
+    .action(async (image: string, o: CompareOpts) => {
+      const methods = o.methods.split(',').map((m) => parseMethod(m.trim()));
+      const classifier = await loadFromOptions(o);
+      const layers = (o.layers ? o.layers.split(',').map((l) => l.trim()) : [undefined]).map((l) => classifier.model.layer(l).tensor);
+      const targets = parseTarget(o.target, classifier);
+      const tiles: RgbImage[] = [];
+      let photo: RgbImage | undefined;
+      const bar = progressBar('compare', 'tiles');
+      try {
+        for (const [mi, method] of methods.entries()) {
+          for (const [li, layer] of layers.entries()) {
+            bar.update(`${method} @ ${layer}`, mi * layers.length + li, methods.length * layers.length);
+            const r = await explainFile(classifier, image, { method, layer, targets, fit: o.fit, steps: o.steps, score: o.score, weighting: o.weighting, rule: o.rule, baseline: o.baseline, internalBatchSize: o.internalBatchSize });
+            photo ??= r.photo;
+            const overlay = shrink(renderOverlay(r.photo, r.photoHeatmap, { colormap: o.colormap, alpha: o.alpha }), o.tile);
+            const e = r.explanation;
+            tiles.push(await captionTile(overlay, [`${method} @ ${layer}`, `${classifier.label(e.target).split(',')[0]} p=${e.probability.toFixed(3)}`]));
+          }
+        }
+      } finally {
+        bar.stop();
+        await classifier.dispose();
+      }
+      await mkdir(o.out, { recursive: true });
+      const png = await grid(tiles, layers.length, { rowHeaders: methods, columnHeaders: layers, corner: shrink(photo!, Math.round(o.tile / 2)) });
+      const file = path.join(o.out, `${path.parse(image).name}.compare.png`);
+      await writeFileAtomic(file, png);
+      process.stdout.write(`${file}: ${methods.length} methods x ${layers.length} layers\n`);
+    });
+}
+
+function shrink(img: RgbImage, longSide: number): RgbImage {
+  const s = longSide / Math.max(img.width, img.height);
+  if (s >= 1) return img;
+  return resizeRgb(img, Math.max(1, Math.round(img.width * s)), Math.max(1, Math.round(img.height * s)));
 }

@@ -1,0 +1,24 @@
+/**
+ * The browser-safe core: engine, methods and image maths, with no Node imports. Use it with
+ * onnxruntime-web: `new Runtime(ort)` and `new Classifier(Model.prepare(parseOnnx(bytes)), runtime, info)`.
+ */
+export * from './errors.js';
+export type { Graph, Node, TensorData, Shape, Dim, ValueInfo, Attribute, DataType } from './engine/graph/types.js';
+export { parseOnnx, serializeOnnx } from './engine/graph/onnx-io.js';
+export { inferShapes } from './engine/graph/shape-inference.js';
+export { differentiate, type Seed } from './engine/autodiff/differentiate.js';
+export { gradRules } from './engine/autodiff/rules/index.js';
+export { Model, type ScoreMode, type BuildOptions, type GraphOutputs, type PrepareOptions, TARGETS_INPUT } from './engine/model.js';
+export { listLayers, resolveLayer, defaultLayer, moduleScopes, type LayerInfo } from './engine/layers.js';
+export { Runtime, EngineSession, type OrtModule, type RuntimeOptions, type FloatTensor } from './engine/runtime/runtime.js';
+export { importTfjsLayers, type TfjsImport } from './importers/tfjs/import.js';
+export { Pipeline } from './methods/pipeline.js';
+export { BaseCam } from './methods/base-cam.js';
+export { GradCam, type GradCamOptions } from './methods/gradcam.js';
+export { RsiGradCam, type RsiGradCamOptions, type Weighting, WEIGHTINGS } from './methods/rsi-grad-cam.js';
+export { StieltjesAccumulator, uniformAlphas, type StieltjesRule } from './methods/quadrature.js';
+export { METHODS, METHOD_NAMES, createMethod, type MethodName } from './methods/registry.js';
+export type { Explanation, Target, Prediction, CommonOptions } from './methods/types.js';
+export { Classifier, type ClassifierInfo, type ExplainOptions, type LayerListing } from './classifier.js';
+export { CATALOGUE, findCatalogueEntry, type CatalogueEntry } from './catalogue.js';
+export * from './image/index.js';
