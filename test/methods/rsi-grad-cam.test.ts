@@ -119,7 +119,7 @@ test('results do not depend on internalBatchSize (1, 7, 51)', async () => {
   const { fx, pipeline, images } = await fixturePipeline('resnet');
   const rsi = new RsiGradCam(pipeline);
   const base = new Float32Array(images[0]!.length);
-  const runs = [];
+  const runs: Awaited<ReturnType<typeof rsi.explain>>[] = [];
   for (const internalBatchSize of [1, 7, 51]) {
     runs.push(await rsi.explain(images, { layer: fx.meta.layers[0]!.modulePath, baseline: base, internalBatchSize, targets: [1, 2] }));
   }
