@@ -75,8 +75,8 @@ export async function loadModel(source: string, options: LoadModelOptions = {}):
   }
   const model = Model.prepare(graph, { source, logits, inputSize: options.inputSize, aliases: layerNames });
 
-  const side = entry ? {} : await sidecars(file, isTfjs);
   const defaults: Partial<InputSpec> = { size: model.imageSize, layout: model.inputLayout };
+  const side = entry ? {} : await sidecars(file, isTfjs);
   let spec = carried.spec ?? side.spec;
   if (options.preprocess !== undefined) {
     spec = typeof options.preprocess === 'string' ? await resolveInputSpec(options.preprocess, defaults) : options.preprocess;

@@ -46,3 +46,40 @@ test('float16 conversion round-trips representable values', () => {
   for (const v of [0, 1, -2.5, 65504, 6.103515625e-5, 0.333251953125]) assert.equal(halfToFloat(floatToHalf(v)), v);
   assert.equal(halfToFloat(floatToHalf(1 / 3)), 0.333251953125);
 });
+
+test('ONNX external data: read from beside the model; a missing or short file is a clear error', async () => {
+  const { default: onnxProto } = await import('onnx-proto');
+  const dir = mkdtempSync(path.join(tmpdir(), 'rsi-ext-'));
+  const bytes = readFileSync(path.join(FIXTURES, 'resnet.onnx'));
+  const model = onnxProto.onnx.ModelProto.decode(bytes);
+  // Move every large initializer into weights.bin, as onnx.save(..., save_as_external_data=True) does.
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const t of model.graph!.initializer!) {
+    if (!t.rawData || t.rawData.length < 256) continue;
+    chunks.push(Uint8Array.from(t.rawData));
+    t.externalData = [
+      { key: 'location', value: 'weights.bin' },
+      { key: 'offset', value: String(offset) },
+      { key: 'length', value: String(t.rawData.length) },
+    ];
+    t.dataLocation = 1;
+    offset += t.rawData.length;
+    t.rawData = new Uint8Array();
+  }
+  const file = path.join(dir, 'ext.onnx');
+  writeFileSync(file, onnxProto.onnx.ModelProto.encode(model).finish());
+  await assert.rejects(readOnnxFile(file), (e: Error) => e instanceof ModelFormatError && /external data file 'weights\.bin' is missing/.test(e.message) && e.message.startsWith(file));
+  const all = new Uint8Array(offset);
+  let o = 0;
+  for (const c of chunks) {
+    all.set(c, o);
+    o += c.length;
+  }
+  writeFileSync(path.join(dir, 'weights.bin'), all.subarray(0, offset - 10));
+  await assert.rejects(readOnnxFile(file), /too short/);
+  writeFileSync(path.join(dir, 'weights.bin'), all);
+  const g = await readOnnxFile(file);
+  const ref = parseOnnx(bytes, 'resnet.onnx');
+  for (const [k, t] of ref.initializers) assert.deepEqual(g.initializers.get(k)!.data, t.data, k);
+});

@@ -46,13 +46,25 @@ export function dataTypeToOnnx(t: DataType): number {
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(String(v)));
 
-function tensorFromProto(t: onnxProto.onnx.ITensorProto, where: string): TensorData {
+/**
+ * Reads `length` bytes at `offset` of an external data file named in the model (relative to
+ * the model's folder); `length` undefined means to the end. Supplied by the Node adapter.
+ */
+export type ExternalDataReader = (location: string, offset: number, length: number | undefined) => Uint8Array;
+
+function tensorFromProto(t: onnxProto.onnx.ITensorProto, where: string, external?: ExternalDataReader): TensorData {
   const name = t.name || '(unnamed)';
   if (t.dataLocation === 1 || (t.externalData && t.externalData.length > 0)) {
-    const loc = t.externalData?.find((e) => e.key === 'location')?.value ?? '?';
-    throw new ModelFormatError(
-      `${where}: tensor '${name}' keeps its data in an external file '${loc}'; load the model from its path so the file can be read, or save it with the data inside`,
-    );
+    const entry = (k: string) => t.externalData?.find((e) => e.key === k)?.value ?? undefined;
+    const loc = entry('location') ?? '?';
+    if (!external) {
+      throw new ModelFormatError(
+        `${where}: tensor '${name}' keeps its data in an external file '${loc}'; load the model from its path so the file can be read, or save it with the data inside`,
+      );
+    }
+    const offset = Number(entry('offset') ?? 0);
+    const length = entry('length') !== undefined ? Number(entry('length')) : undefined;
+    t = { ...t, dataLocation: 0, externalData: [], rawData: external(loc, offset, length) };
   }
   const dataType = dataTypeFromOnnx(t.dataType ?? 0, `${where}: tensor '${name}'`);
   const dims = (t.dims ?? []).map(num);
@@ -88,7 +100,7 @@ function tensorToProto(name: string, t: TensorData): onnxProto.onnx.ITensorProto
   return { name, dataType: dataTypeToOnnx(t.dataType), dims: t.dims, rawData: typedToBytes(t.data) };
 }
 
-function attributeFromProto(a: onnxProto.onnx.IAttributeProto, where: string): Attribute | undefined {
+function attributeFromProto(a: onnxProto.onnx.IAttributeProto, where: string, external?: ExternalDataReader): Attribute | undefined {
   switch (a.type) {
     case 1:
       return { type: 'float', value: a.f ?? 0 };
@@ -97,7 +109,7 @@ function attributeFromProto(a: onnxProto.onnx.IAttributeProto, where: string): A
     case 3:
       return { type: 'string', value: new TextDecoder().decode(a.s ?? new Uint8Array()) };
     case 4:
-      return { type: 'tensor', value: tensorFromProto(a.t ?? {}, where) };
+      return { type: 'tensor', value: tensorFromProto(a.t ?? {}, where, external) };
     case 6:
       return { type: 'floats', value: [...(a.floats ?? [])] };
     case 7:
@@ -170,7 +182,7 @@ function valueInfoToProto(v: ValueInfo): onnxProto.onnx.IValueInfoProto {
  * Large models keep initializers as views of the decoded buffers' copies; nothing is shared
  * with `bytes` afterwards.
  */
-export function parseOnnx(bytes: Uint8Array, source = 'model'): Graph {
+export function parseOnnx(bytes: Uint8Array, source = 'model', external?: ExternalDataReader): Graph {
   let model: onnxProto.onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -182,11 +194,11 @@ export function parseOnnx(bytes: Uint8Array, source = 'model'): Graph {
     throw new ModelFormatError(`${source}: not an ONNX model (no graph nodes found)`);
   }
   const initializers = new Map<string, TensorData>();
-  for (const t of g.initializer ?? []) initializers.set(t.name ?? '', tensorFromProto(t, source));
+  for (const t of g.initializer ?? []) initializers.set(t.name ?? '', tensorFromProto(t, source, external));
   const nodes: Node[] = g.node.map((n, i) => {
     const attributes: Record<string, Attribute> = {};
     for (const a of n.attribute ?? []) {
-      const v = attributeFromProto(a, `${source}: node '${n.name}'`);
+      const v = attributeFromProto(a, `${source}: node '${n.name}'`, external);
       if (v) attributes[a.name ?? ''] = v;
     }
     return {
