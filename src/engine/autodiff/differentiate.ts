@@ -4,7 +4,6 @@
  * differentiated tensor to a seed get backward nodes; everything else is left as it is.
  */
 import { UnsupportedOperatorError, ModelFormatError } from '../../errors.js';
-import { A } from '../graph/attributes.js';
 import { NameScope, constantValue, producers } from '../graph/graph-utils.js';
 import type { Known } from '../graph/shape-inference.js';
 import { float32Tensor, int64Tensor, tensorToNumbers } from '../graph/tensor-data.js';
@@ -140,12 +139,8 @@ export function differentiate(graph: Graph, seeds: Seed[], wrt: string[], option
   return wrt.map((t) => {
     const g = gradOf(t);
     if (g) return g;
-    // No path to the score: the gradient is exactly zero.
-    const shape = shapes.get(t)?.shape;
-    const zero = emitNode('Mul', [t, addConst('grad/zero', float32Tensor([0], []))], {}, 1, `zero_${t}`)[0]!;
-    void shape;
-    return zero;
+    // No path to the score: the gradient is exactly zero (same shape as t).
+    return emitNode('Mul', [t, addConst('grad/zero', float32Tensor([0], []))], {}, 1, `zero_${t}`)[0]!;
   });
 }
 
-export { A };
