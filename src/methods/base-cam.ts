@@ -14,6 +14,8 @@ export interface LayerResult {
   /** A(x): the layer's activations at the image, [C, H*W]. */
   activations: Float32Array;
   weights: Float32Array;
+  /** For element-wise methods: sum_k (map_k * A_k) before the final ReLU; else computed from weights. */
+  cam?: Float32Array;
   /** The differentiated score at the image. */
   score: number;
   /** Extra fields (completeness, steps, ...) merged into the Explanation. */
@@ -61,7 +63,7 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> {
     const results = await this.run({ images, targets, predictions, layer, channels: c, hw: h * w, scoreMode, options });
     const [ih, iw] = model.imageSize;
     return results.map((r, i) => {
-      const cam = weightedCam(r.activations, r.weights, c, h * w);
+      const cam = r.cam ? r.cam.map((v) => (v > 0 ? v : 0)) : weightedCam(r.activations, r.weights, c, h * w);
       const pred = predictions[i]!;
       const t = targets[i]!;
       return {

@@ -1,6 +1,10 @@
 /** The methods by the names the CLI and the web app use. */
 import { GradCam } from './gradcam.js';
 import { RsiGradCam } from './rsi-grad-cam.js';
+import { GradCamPlusPlus } from './gradcam-plus-plus.js';
+import { XGradCam } from './xgradcam.js';
+import { LayerCam } from './layercam.js';
+import { HiResCam } from './hirescam.js';
 import type { BaseCam } from './base-cam.js';
 import type { Pipeline } from './pipeline.js';
 import { OptionError } from '../errors.js';
@@ -8,6 +12,10 @@ import { OptionError } from '../errors.js';
 export const METHODS = {
   'rsi-grad-cam': (p: Pipeline) => new RsiGradCam(p),
   gradcam: (p: Pipeline) => new GradCam(p),
+  'gradcam++': (p: Pipeline) => new GradCamPlusPlus(p),
+  xgradcam: (p: Pipeline) => new XGradCam(p),
+  layercam: (p: Pipeline) => new LayerCam(p),
+  hirescam: (p: Pipeline) => new HiResCam(p),
 } as const;
 
 export type MethodName = keyof typeof METHODS;

@@ -1,0 +1,15 @@
+/**
+ * HiResCAM (Draelos and Carin, 2020): element-wise cam = ReLU(sum_k g_k * A_k), which is
+ * faithful to the model for architectures ending in global average pooling and a linear layer.
+ */
+import { spatialMean } from './cam.js';
+import { GradientCam, type GradientMaps } from './gradient-cam.js';
+import { elementwiseCam } from './layercam.js';
+
+export class HiResCam extends GradientCam {
+  readonly name = 'hirescam';
+
+  protected maps(a: Float32Array, g: Float32Array, channels: number, hw: number): GradientMaps {
+    return { weights: spatialMean(g, channels, hw), cam: elementwiseCam(a, g, channels, hw) };
+  }
+}
