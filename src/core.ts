@@ -20,6 +20,7 @@ export { GradCamPlusPlus } from './methods/gradcam-plus-plus.js';
 export { XGradCam } from './methods/xgradcam.js';
 export { LayerCam } from './methods/layercam.js';
 export { HiResCam } from './methods/hirescam.js';
+export { AblationCam } from './methods/ablation-cam.js';
 export { RsiGradCam, type RsiGradCamOptions, type Weighting, WEIGHTINGS } from './methods/rsi-grad-cam.js';
 export { StieltjesAccumulator, uniformAlphas, type StieltjesRule } from './methods/quadrature.js';
 export { METHODS, METHOD_NAMES, createMethod, type MethodName } from './methods/registry.js';

@@ -5,6 +5,7 @@ import { GradCamPlusPlus } from './gradcam-plus-plus.js';
 import { XGradCam } from './xgradcam.js';
 import { LayerCam } from './layercam.js';
 import { HiResCam } from './hirescam.js';
+import { AblationCam } from './ablation-cam.js';
 import type { BaseCam } from './base-cam.js';
 import type { Pipeline } from './pipeline.js';
 import { OptionError } from '../errors.js';
@@ -16,6 +17,7 @@ export const METHODS = {
   xgradcam: (p: Pipeline) => new XGradCam(p),
   layercam: (p: Pipeline) => new LayerCam(p),
   hirescam: (p: Pipeline) => new HiResCam(p),
+  ablationcam: (p: Pipeline) => new AblationCam(p),
 } as const;
 
 export type MethodName = keyof typeof METHODS;
