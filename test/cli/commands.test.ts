@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { runCli } from '../helpers/cli.js';
-import { SHARED } from '../helpers/fixtures.js';
+import { FIXTURES, SHARED } from '../helpers/fixtures.js';
 
 test('--help on every command, with examples; exit 0', async () => {
   for (const cmd of ['explain', 'layers', 'compare', 'demo', 'generate', 'eval']) {
@@ -49,4 +49,23 @@ test('compare writes one grid: methods x layers plus the photo', { skip: existsS
   // Two 128-px columns plus the header column; two rows plus captions and the header row.
   assert.ok(meta.width! > 2 * 128 && meta.width! < 5 * 128, `width ${meta.width}`);
   assert.ok(meta.height! > 2 * 128 && meta.height! < 5 * 128, `height ${meta.height}`);
+});
+
+test('an ONNX model with no known preprocessing asks for --preprocess; with it, explain works', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rsi-onnx-cli-'));
+  assert.equal((await runCli(['generate', '--count', '1', '--seed', '3', '--size', '64', '--out', dir])).code, 0);
+  const img = path.join(dir, 'demo-00000.png');
+  const model = path.join(FIXTURES, 'vgg.onnx');
+  const bare = await runCli(['explain', img, '--model', model, '--out', dir]);
+  assert.equal(bare.code, 1);
+  assert.match(bare.stderr, /preprocessing is unknown.*--preprocess imagenet\|tf\|caffe\|unit\|FILE\.json/);
+  for (const method of ['ablationcam', 'gradcam++', 'rsi-grad-cam']) {
+    const ok = await runCli(['explain', img, '--model', model, '--preprocess', 'imagenet', '--method', method, '--steps', '4', '--out', dir, '--raw']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const j = JSON.parse(readFileSync(path.join(dir, `demo-00000.${method}.json`), 'utf8'));
+    assert.deepEqual(j.camShape, [3, 3]);
+    assert.equal(j.target.label, `class ${j.target.index}`);
+    const png = await sharp(path.join(dir, `demo-00000.${method}.png`)).metadata();
+    assert.deepEqual([png.width, png.height], [64, 64]);
+  }
 });
