@@ -102,28 +102,44 @@ export function resolveLayer(layers: LayerInfo[], name: string, source = 'model'
   );
 }
 
-const HEAD_OPS = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'Flatten', 'ReduceMean', 'ReduceMax', 'Reshape', 'Gemm', 'MatMul']);
+const COLLAPSE_OPS = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'Flatten', 'ReduceMean', 'ReduceMax', 'Reshape', 'Gemm', 'MatMul', 'AveragePool', 'MaxPool']);
 
 /**
  * The default target layer: the last 4-D tensor with spatial size > 1 before the classifier
- * head (the first global pooling / flatten that leaves the 4-D feature maps).
+ * head. The head starts at the first node that collapses the 4-D maps (global pooling,
+ * flatten) and after which no spatial map is computed again; a squeeze-and-excitation
+ * block's global pooling feeds back into spatial maps, so it is not the head.
  */
 export function defaultLayer(graph: Graph, layers: LayerInfo[], source = 'model'): LayerInfo {
   const spatial = layers.filter((l) => l.shape.length === 4 && spatialSize(l.shape) > 1);
   if (!spatial.length) {
     throw new UnknownLayerError(`${source}: the model has no 4-D layer with spatial size > 1 to explain at (is it a convolutional network?)`);
   }
-  const fourD = new Set(layers.filter((l) => l.shape.length === 4).map((l) => l.tensor));
+  const byTensor = new Map(layers.map((l) => [l.tensor, l]));
+  const isSpatial = (t: string) => {
+    const l = byTensor.get(t);
+    return !!l && l.shape.length === 4 && spatialSize(l.shape) > 1;
+  };
   let headIndex = Infinity;
-  graph.nodes.forEach((n, i) => {
-    if (i >= headIndex || !HEAD_OPS.has(n.opType)) return;
-    if (!n.inputs.some((t) => fourD.has(t))) return;
-    const out = layers.find((l) => l.tensor === n.outputs[0]);
-    const collapses = !out || out.shape.length < 4 || spatialSize(out.shape) === 1;
-    if (collapses) headIndex = i;
-  });
+  for (let i = 0; i < graph.nodes.length && headIndex === Infinity; i++) {
+    const n = graph.nodes[i]!;
+    if (!COLLAPSE_OPS.has(n.opType) || !n.inputs.some(isSpatial) || n.outputs.some(isSpatial)) continue;
+    // Does anything computed from this node's output become a spatial map again?
+    const reached = new Set(n.outputs);
+    let feedsBack = false;
+    for (const m of graph.nodes.slice(i + 1)) {
+      if (!m.inputs.some((t) => reached.has(t))) continue;
+      for (const o of m.outputs) reached.add(o);
+      if (m.outputs.some(isSpatial)) {
+        feedsBack = true;
+        break;
+      }
+    }
+    if (!feedsBack) headIndex = i;
+  }
   const before = spatial.filter((l) => l.index < headIndex);
-  return (before.length ? before : spatial)[(before.length ? before : spatial).length - 1]!;
+  const pool = before.length ? before : spatial;
+  return pool[pool.length - 1]!;
 }
 
 function spatialSize(shape: Shape): number {

@@ -41,6 +41,8 @@ test('default layer is the last 4-D map before the head', async () => {
     resnet: '/layer2/layer2.1/relu2/Relu_output_0',
     mobilenetv2: '/features/features.4/features.4.2/Clip_output_0',
     densenet: '/features/relu5/Relu_output_0',
+    // Squeeze-and-excitation pools globally inside blocks; that is not the head.
+    variety_silu: '/head/head.2/Mul_output_0',
   };
   for (const [name, tensor] of Object.entries(expect)) {
     const { model } = await prepared(name);
