@@ -256,7 +256,9 @@ export function serializeOnnx(graph: Graph): Uint8Array {
         name: n.name,
         opType: n.opType,
         domain: n.domain,
-        input: n.inputs,
+        // Trailing omitted optional inputs are dropped: same meaning, and some onnxruntime
+        // kernels (LayerNormalization) crash on an explicit empty last input.
+        input: trimTrailingEmpty(n.inputs),
         output: n.outputs,
         attribute: Object.entries(n.attributes).map(([k, a]) => attributeToProto(k, a)),
       })),
@@ -266,6 +268,12 @@ export function serializeOnnx(graph: Graph): Uint8Array {
     },
   };
   return onnx.ModelProto.encode(model).finish();
+}
+
+function trimTrailingEmpty(inputs: string[]): string[] {
+  let n = inputs.length;
+  while (n > 0 && !inputs[n - 1]) n--;
+  return n === inputs.length ? inputs : inputs.slice(0, n);
 }
 
 /** Number values of a constant int tensor, for attribute-like inputs (shapes, axes, pads). */

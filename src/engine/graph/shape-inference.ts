@@ -159,6 +159,14 @@ export const shapeRules: Record<string, ShapeRule> = {
   LRN: same,
   BatchNormalization: same,
   InstanceNormalization: same,
+  LayerNormalization: (c) => {
+    // Outputs: Y, and optionally Mean and InvStdDev with the normalised axes kept as 1.
+    const x = c.shape(0);
+    const axis = attrInt(c.node, 'axis', -1);
+    const first = axis < 0 ? axis + x.length : axis;
+    const stats = x.map((d, i) => (i < first ? d : 1));
+    return [{ dataType: c.inputs[0]!.dataType, shape: x }, { dataType: 'float32', shape: stats }, { dataType: 'float32', shape: stats }];
+  },
   Not: same,
   Add: broadcast(),
   Sub: broadcast(),

@@ -62,3 +62,19 @@ test('InstanceNormalization gradient at opset 18 (ReduceMean axes as an input)',
   });
   assertClose(r, shape);
 });
+
+test('LayerNormalization gradient over the last axis and over the last two axes (ConvNeXt, transformers)', async () => {
+  const shape = [2, 3, 4, 5];
+  const last = await gradCheck({
+    op: 'LayerNormalization',
+    attrs: { epsilon: A.float(1e-3) },
+    inputs: [{ shape }, { shape: [5], data: [0.5, -1.5, 2, 1, 0.3], constant: true }, { shape: [5], data: [0.1, 0.2, -0.3, 0, 1], constant: true }],
+  }, { eps: 2e-3 }); // rows of 5 values have small variances: a smaller step keeps the difference quotient accurate
+  assertClose(last, shape);
+  const two = await gradCheck({
+    op: 'LayerNormalization',
+    attrs: { axis: A.int(-2) },
+    inputs: [{ shape }, { shape: [4, 5], constant: true }, null],
+  });
+  assertClose(two, shape);
+});

@@ -55,16 +55,38 @@ const InstanceNormalization: GradRule = (c) => {
   const rank = c.shape(x).length;
   const eps = attrFloat(node, 'epsilon', 1e-5);
   const axes = Array.from({ length: rank - 2 }, (_, i) => i + 2);
+  const scale = c.op('Reshape', [node.inputs[1]!, c.constInt64(channelDims(-1, rank))]);
+  c.setGrad(0, standardizedGrad(c, x, axes, scale, eps));
+};
+
+/**
+ * LayerNormalization (opset 17): the same algebra as InstanceNormalization over the axes
+ * from `axis` to the last, with a scale that broadcasts as it is.
+ */
+const LayerNormalization: GradRule = (c) => {
+  const node = c.node;
+  failOnParameterGrads(c, 1, 2);
+  if (!c.needsGrad(0)) return;
+  if (node.outputs.slice(1).some((o, i) => o && c.outputGrad(i + 1))) c.fail('gradients through the Mean / InvStdDev outputs are not supported');
+  const x = node.inputs[0]!;
+  const rank = c.shape(x).length;
+  const axis = attrInt(node, 'axis', -1);
+  const first = axis < 0 ? axis + rank : axis;
+  const axes = Array.from({ length: rank - first }, (_, i) => first + i);
+  c.setGrad(0, standardizedGrad(c, x, axes, node.inputs[1]!, attrFloat(node, 'epsilon', 1e-5)));
+};
+
+/** dX of scale * (X - mean) / sqrt(var + eps) over `axes`: (g - mean(g) - xhat mean(g xhat)) / std, g = dY * scale. */
+function standardizedGrad(c: GradContext, x: string, axes: number[], scale: string, eps: number): string {
   const centred = c.op('Sub', [x, reduceMean(c, x, axes)]);
   const variance = reduceMean(c, c.op('Mul', [centred, centred]), axes);
   const invStd = c.op('Reciprocal', [c.op('Sqrt', [c.op('Add', [variance, c.constFloat([eps], [])])])]);
   const xhat = c.op('Mul', [centred, invStd]);
-  const scale = c.op('Reshape', [node.inputs[1]!, c.constInt64(channelDims(-1, rank))]);
   const g = c.op('Mul', [c.outputGrad(0)!, scale]);
   const meanG = reduceMean(c, g, axes);
   const meanGx = reduceMean(c, c.op('Mul', [g, xhat]), axes);
   const inner = c.op('Sub', [c.op('Sub', [g, meanG]), c.op('Mul', [xhat, meanGx])]);
-  c.setGrad(0, c.op('Mul', [inner, invStd]));
-};
+  return c.op('Mul', [inner, invStd]);
+}
 
-export const normalizationRules: Record<string, GradRule> = { BatchNormalization, InstanceNormalization };
+export const normalizationRules: Record<string, GradRule> = { BatchNormalization, InstanceNormalization, LayerNormalization };
