@@ -124,13 +124,14 @@ export function defaultLayer(graph: Graph, layers: LayerInfo[], source = 'model'
   for (let i = 0; i < graph.nodes.length && headIndex === Infinity; i++) {
     const n = graph.nodes[i]!;
     if (!COLLAPSE_OPS.has(n.opType) || !n.inputs.some(isSpatial) || n.outputs.some(isSpatial)) continue;
-    // Does anything computed from this node's output become a spatial map again?
+    // Is this node's output combined with spatial maps again (a gate, as in squeeze-and-
+    // excitation)? Tensors made from the pooled output alone (a transposed [N, 1, 1, C]) are not.
     const reached = new Set(n.outputs);
     let feedsBack = false;
     for (const m of graph.nodes.slice(i + 1)) {
       if (!m.inputs.some((t) => reached.has(t))) continue;
       for (const o of m.outputs) reached.add(o);
-      if (m.outputs.some(isSpatial)) {
+      if (m.inputs.some((t) => isSpatial(t) && !reached.has(t))) {
         feedsBack = true;
         break;
       }
