@@ -6,10 +6,16 @@
  */
 import { BaseCam, type LayerResult, type MethodContext } from './base-cam.js';
 import type { CommonOptions } from './types.js';
+import type { BuildOptions } from '../engine/model.js';
+import type { LayerInfo } from '../engine/layers.js';
 
 export class AblationCam extends BaseCam<CommonOptions> {
   readonly name = 'ablationcam';
   protected readonly defaultScore = 'logit' as const;
+
+  protected override sessionFor(layer: LayerInfo): BuildOptions {
+    return { expose: [layer.tensor] };
+  }
 
   protected async run(ctx: MethodContext<CommonOptions>): Promise<LayerResult[]> {
     const p = this.pipeline;
@@ -17,7 +23,7 @@ export class AblationCam extends BaseCam<CommonOptions> {
     const model = p.model;
     const k = model.numClasses;
     const per = channels * hw;
-    const expose = await p.session({ expose: [layer.tensor] });
+    const expose = await p.session(this.sessionFor(layer));
     const fed = await p.session({ feed: layer.tensor });
     const needsImage = fed.session.inputNames.includes(model.inputName);
     const batch = p.batchSize(options, channels);

@@ -4,7 +4,7 @@
  */
 import { OptionError } from '../errors.js';
 import type { LayerInfo } from '../engine/layers.js';
-import type { ScoreMode } from '../engine/model.js';
+import type { BuildOptions, ScoreMode } from '../engine/model.js';
 import { camToHeatmap, weightedCam } from './cam.js';
 import type { ImagePrediction, Pipeline } from './pipeline.js';
 import type { CommonOptions, Explanation } from './types.js';
@@ -56,10 +56,10 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> {
     }
     model.assertDependsOnInput(layer.tensor);
     const [, c, h, w] = layer.shape as [string, number, number, number];
-    const predictions = await p.predict(images, p.batchSize(options, images.length));
-    const targets = p.resolveTargets(options.targets, predictions);
     const scoreMode = options.score ?? this.defaultScore;
     if (scoreMode !== 'softmax' && scoreMode !== 'logit') throw new OptionError(`score must be 'softmax' or 'logit', got '${String(scoreMode)}'`);
+    const predictions = await p.predict(images, p.batchSize(options, images.length), this.sessionFor(layer, scoreMode));
+    const targets = p.resolveTargets(options.targets, predictions);
     const results = await this.run({ images, targets, predictions, layer, channels: c, hw: h * w, scoreMode, options });
     const [ih, iw] = model.imageSize;
     return results.map((r, i) => {
@@ -85,6 +85,11 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> {
         ...r.extra,
       };
     });
+  }
+
+  /** The graph variant the method runs (predictions reuse it, so one session serves both). */
+  protected sessionFor(layer: LayerInfo, score: ScoreMode): BuildOptions {
+    return { expose: [layer.tensor], score, wrt: [layer.tensor] };
   }
 
   /** Check method-specific options before any work. */

@@ -23,7 +23,7 @@ export abstract class GradientCam<O extends CommonOptions = CommonOptions> exten
   protected async run(ctx: MethodContext<O>): Promise<LayerResult[]> {
     const p = this.pipeline;
     const { images, targets, layer, channels, hw, options } = ctx;
-    const { session, outputs } = await p.session({ expose: [layer.tensor], score: ctx.scoreMode, wrt: [layer.tensor] });
+    const { session, outputs } = await p.session(this.sessionFor(layer, ctx.scoreMode));
     const batch = p.batchSize(options, images.length);
     const per = channels * hw;
     const results: LayerResult[] = [];

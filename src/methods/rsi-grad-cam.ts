@@ -59,7 +59,7 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
     const steps = options.steps ?? 50;
     const alphas = uniformAlphas(steps);
     const baselines = paths ? [] : images.map((_, i) => this.baselineFor(options.baseline, i, images.length, per));
-    const { session, outputs } = await p.session({ expose: [layer.tensor], score: ctx.scoreMode, wrt: [layer.tensor] });
+    const { session, outputs } = await p.session(this.sessionFor(layer, ctx.scoreMode));
     const size = channels * hw;
     const weighting = options.weighting ?? 'guided';
     const rule = options.rule ?? 'trapezoid';
