@@ -69,7 +69,7 @@ export async function runDemo(outDir: string, options: { steps?: number; onImage
         const camMax = Math.max(...e.cam);
         row.results.push({ label: c.label, energy, camMax, allZero: camMax === 0 });
         const overlay = drawBoxes(renderOverlay(r.photo, r.photoHeatmap), a.boxes, { color: [255, 255, 255], thickness: 1 });
-        cols.push(await captionTile(overlay, [`energy in box ${(energy * 100).toFixed(0)}%`, camMax === 0 ? 'cam all zero' : `cam max ${camMax.toExponential(1)}`], { fontSize: 10 }));
+        cols.push(await captionTile(overlay, [`in box ${(energy * 100).toFixed(0)}%`, camMax === 0 ? 'cam = 0' : `max ${camMax.toExponential(1)}`], { fontSize: 10 }));
       }
       const boxed = drawBoxes(photo!, a.boxes, { color: [0, 255, 0], thickness: 1 });
       tiles.push(await captionTile(boxed, [`${a.name}`, `p=${row.probability.toFixed(6)}`], { fontSize: 10 }), ...cols);
