@@ -1,0 +1,63 @@
+/**
+ * The settings that change metric values, kept in <out>/run.json. A rerun into the same folder
+ * must use the same settings (which images, methods, layers and metrics may differ: they only
+ * choose what to compute), so results from different settings never mix.
+ */
+import { readFile } from 'node:fs/promises';
+import { OptionError } from '../../errors.js';
+import type { InputSpec } from '../../image/preprocess.js';
+import { writeFileAtomic } from '../render.js';
+
+export interface EvalSettings {
+  model: string;
+  /** The annotations file as given: results are keyed by its image names. */
+  annotations: string;
+  inputSpec?: InputSpec;
+  fit: string;
+  /** 'label', 'topK' or a class index / label as given. */
+  target: string;
+  /** RSI-Grad-CAM. */
+  steps: number;
+  score?: string;
+  weighting: string;
+  rule: string;
+  baseline: string;
+  /** Deletion / insertion. */
+  curveSteps: number;
+  deletionBaseline: string;
+  insertionStart: string;
+  blurSigma: number;
+  pointingTolerance: number;
+  roadPercentiles: number[];
+  roadNoise: number;
+  completenessSteps: number[];
+  sanityStages: number;
+  seed: number;
+}
+
+/** Checks `settings` against run.json in the folder (writing it when absent). */
+export async function checkSettings(file: string, settings: EvalSettings): Promise<void> {
+  let text: string | undefined;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (text !== undefined) {
+    let old: Record<string, unknown>;
+    try {
+      old = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new OptionError(`${file} is not valid JSON; remove it (and results.jsonl) or choose another --out`);
+    }
+    for (const [k, v] of Object.entries(settings)) {
+      if (JSON.stringify(old[k] ?? null) !== JSON.stringify(v ?? null)) {
+        throw new OptionError(
+          `--out holds results made with ${k} = ${JSON.stringify(old[k])}, not ${JSON.stringify(v)} (${file}); use the same settings or another --out`,
+        );
+      }
+    }
+    return;
+  }
+  await writeFileAtomic(file, new TextEncoder().encode(`${JSON.stringify(settings, null, 2)}\n`));
+}

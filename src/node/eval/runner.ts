@@ -1,0 +1,256 @@
+/**
+ * The eval runner: every method at every layer on every annotated image, each metric asked
+ * for, results appended per image to <out>/results.jsonl (see results.ts) so that a rerun
+ * resumes. The sanity check runs after the other metrics, one randomised model at a time.
+ */
+import path from 'node:path';
+import { Classifier, type ExplainOptions } from '../../classifier.js';
+import { Model } from '../../engine/model.js';
+import { OptionError } from '../../errors.js';
+import { boxToModel, type FitMode } from '../../image/fit.js';
+import { blurBaseline, defaultBlurSigma } from '../../image/preprocess.js';
+import { createRgbImage } from '../../image/types.js';
+import type { MethodName } from '../../methods/registry.js';
+import type { Target } from '../../methods/types.js';
+import { parameterLayers, randomizeTopLayers, stageCounts } from '../../metrics/sanity.js';
+import { spearman } from '../../metrics/spearman.js';
+import type { TensorLayout } from '../../metrics/tensor-image.js';
+import { preparePhoto, type PreparedPhoto } from '../explain-files.js';
+import { createNodeRuntime } from '../runtime.js';
+import { boxesToPhoto, type AnnotatedImage, type Annotations } from './annotations.js';
+import { comboMetrics, type MetricSettings, type PreparedImage } from './image-metrics.js';
+import { appendResult, comboKey, METRIC_FIELD, mergeRecord, readResults, type ComboResult, type ImageRecord, type MetricName } from './results.js';
+
+export interface EvalRunOptions {
+  annotations: Annotations;
+  /** Only the first `limit` images. */
+  limit?: number;
+  methods: MethodName[];
+  /** Layer tensor names (resolved). */
+  layers: string[];
+  metrics: MetricName[];
+  /** Folder of results.jsonl. */
+  out: string;
+  fit?: FitMode;
+  /** 'label': the annotation's class; else a class index or the k-th prediction. */
+  target: 'label' | Target;
+  /** Method options (layer and targets are set per run). */
+  explain: Omit<ExplainOptions, 'layer' | 'targets' | 'method' | 'baseline'> & { baseline: string };
+  curveSteps: number;
+  /** Deletion replaces pixels by: black (after preprocessing), blur, or zero (a zero tensor, as the RISE code). */
+  deletionBaseline: 'black' | 'blur' | 'zero';
+  /** Insertion starts from: blur (as RISE) or black. */
+  insertionStart: 'blur' | 'black';
+  blurSigma: number;
+  pointingTolerance: number;
+  roadPercentiles: number[];
+  /** ROAD noise std as a fraction of each channel's value range (0.01). */
+  roadNoise: number;
+  completenessSteps: number[];
+  sanityStages: number;
+  seed: number;
+  /** Progress: phase, images done, images in the phase, current file. */
+  onProgress?: (phase: 'eval' | 'sanity', done: number, total: number, label: string) => void;
+}
+
+export interface EvalRunResult {
+  /** Images computed this run (in either phase). */
+  computed: number;
+  /** Images whose results were all there already. */
+  skipped: number;
+  records: Map<string, ImageRecord>;
+}
+
+/** Path methods are the only ones with a completeness error. */
+export function applies(metric: MetricName, method: MethodName): boolean {
+  return metric !== 'completeness' || method === 'rsi-grad-cam';
+}
+
+export async function runEval(classifier: Classifier, o: EvalRunOptions): Promise<EvalRunResult> {
+  const file = path.join(o.out, 'results.jsonl');
+  const records = await readResults(file);
+  const images = o.annotations.images.slice(0, o.limit ?? undefined);
+  const combos = o.methods.flatMap((method) => o.layers.map((layer) => ({ method, layer, key: comboKey(method, layer) })));
+  const layout = tensorLayout(classifier);
+  const black = classifier.blackBaseline();
+  const settings: MetricSettings = {
+    curveSteps: o.curveSteps,
+    pointingTolerance: o.pointingTolerance,
+    roadPercentiles: o.roadPercentiles,
+    roadNoiseStd: channelRanges(classifier).map((r) => o.roadNoise * r),
+    completenessSteps: o.completenessSteps,
+    batchSize: classifier.pipeline.batchSize({ internalBatchSize: o.explain.internalBatchSize }, 64),
+  };
+  const missing = (img: AnnotatedImage, metric: MetricName) =>
+    combos.filter((c) => applies(metric, c.method) && records.get(img.file)?.combos[c.key]?.[METRIC_FIELD[metric]] === undefined);
+  const perImage = o.metrics.filter((m) => m !== 'sanity');
+  const todo = images.filter((img) => perImage.some((m) => missing(img, m).length > 0));
+  const rsiBaseline = await baselineSource(classifier, o.explain.baseline);
+
+  for (const [i, img] of todo.entries()) {
+    o.onProgress?.('eval', i, todo.length, img.file);
+    const { prepared, image } = await prepareImage(classifier, img, o, black, settings);
+    const record: ImageRecord = { image: img.file, label: img.label, target: image.target, probability: image.y, combos: {} };
+    for (const c of combos) {
+      const want = new Set(perImage.filter((m) => missing(img, m).some((x) => x.key === c.key)));
+      if (want.size === 0) continue;
+      const opts = explainOptions(o, c.method, c.layer, image.target, await rsiBaseline(prepared));
+      const [e] = await classifier.explain([image.input], opts);
+      record.combos[c.key] = await comboMetrics(classifier, image, e!, want, settings, layout, opts);
+    }
+    await appendResult(file, record);
+    mergeRecord(records, record);
+  }
+  if (todo.length) o.onProgress?.('eval', todo.length, todo.length, '');
+
+  const touched = new Set(todo.map((i) => i.file));
+  if (o.metrics.includes('sanity')) {
+    const need = images.filter((img) => missing(img, 'sanity').length > 0);
+    if (need.length) await sanityPhase(classifier, need, combos, o, black, settings, rsiBaseline, file, records);
+    for (const i of need) touched.add(i.file);
+  }
+  return { computed: touched.size, skipped: images.length - touched.size, records };
+}
+
+function explainOptions(o: EvalRunOptions, method: MethodName, layer: string, target: number, baseline: Float32Array): ExplainOptions & { method: MethodName } {
+  const { baseline: _b, ...rest } = o.explain;
+  return { ...rest, method, layer, targets: [target], ...(method === 'rsi-grad-cam' ? { baseline } : {}) };
+}
+
+/** The image fitted and preprocessed, its boxes in the model frame, its target and the shared scores. */
+async function prepareImage(
+  classifier: Classifier, img: AnnotatedImage, o: EvalRunOptions, black: Float32Array, settings: MetricSettings,
+): Promise<{ prepared: PreparedPhoto; image: PreparedImage }> {
+  const prepared = await preparePhoto(classifier, img.path, o.fit);
+  const g = prepared.geometry;
+  const boxes = boxesToPhoto(img.boxes, o.annotations.imageSize, g.photoWidth, g.photoHeight).map((b) => boxToModel(b, g));
+  const [h, w] = classifier.inputSize;
+  const fitted = { width: w, height: h, data: prepared.fitted };
+  const spec = classifier.inputSpec!;
+  const blurred = blurBaseline(fitted, spec, o.blurSigma);
+  const deletionFinish = o.deletionBaseline === 'black' ? black : o.deletionBaseline === 'blur' ? blurred : new Float32Array(black.length);
+  const insertionStart = o.insertionStart === 'blur' ? blurred : black;
+  const [p0, pDel, pIns] = await classifier.pipeline.predict([prepared.input, deletionFinish, insertionStart], settings.batchSize);
+  const k = classifier.model.numClasses;
+  let target: number;
+  if (o.target === 'label') {
+    if (img.label >= k) throw new OptionError(`${o.annotations.source}: ${img.file} has label ${img.label}, but the model has ${k} classes (0-${k - 1})`);
+    target = img.label;
+  } else {
+    target = classifier.pipeline.resolveTargets(o.target, [p0!])[0]!;
+  }
+  return {
+    prepared,
+    image: {
+      input: prepared.input,
+      deletionFinish,
+      insertionStart,
+      black,
+      boxes,
+      target,
+      y: p0!.probabilities[target]!,
+      yDeleted: pDel!.probabilities[target]!,
+      yInsertStart: pIns!.probabilities[target]!,
+      seed: seedOf(img.file, o.seed),
+    },
+  };
+}
+
+/** RSI-Grad-CAM's baseline per image: black, blur (the default blur sigma) or one image file. */
+async function baselineSource(classifier: Classifier, choice: string): Promise<(p: PreparedPhoto) => Promise<Float32Array>> {
+  if (choice === 'black') {
+    const b = classifier.blackBaseline();
+    return async () => b;
+  }
+  if (choice === 'blur') {
+    const [h, w] = classifier.inputSize;
+    const spec = classifier.inputSpec!;
+    return async (p) => blurBaseline({ width: w, height: h, data: p.fitted }, spec, defaultBlurSigma(spec));
+  }
+  const other = (await preparePhoto(classifier, choice, 'stretch')).input;
+  return async () => other;
+}
+
+/** Cascading randomisation: originals first, then one randomised model at a time over all images. */
+async function sanityPhase(
+  classifier: Classifier,
+  images: AnnotatedImage[],
+  combos: { method: MethodName; layer: string; key: string }[],
+  o: EvalRunOptions,
+  black: Float32Array,
+  settings: MetricSettings,
+  rsiBaseline: (p: PreparedPhoto) => Promise<Float32Array>,
+  file: string,
+  records: Map<string, ImageRecord>,
+): Promise<void> {
+  const layers = parameterLayers(classifier.model.graph);
+  const counts = stageCounts(layers.length, o.sanityStages);
+  const deepest = counts.map((c) => layers[layers.length - c]!.node);
+  const stages = counts.length;
+  const total = images.length * (stages + 1);
+  let done = 0;
+  const items: { img: AnnotatedImage; input: Float32Array; target: number; y: number; baseline: Float32Array; original: Map<string, Float32Array>; rho: Map<string, number[]> }[] = [];
+  for (const img of images) {
+    o.onProgress?.('sanity', done++, total, `${img.file} (original model)`);
+    const { prepared, image } = await prepareImage(classifier, img, o, black, settings);
+    const baseline = await rsiBaseline(prepared);
+    const original = new Map<string, Float32Array>();
+    for (const c of combos) {
+      const [e] = await classifier.explain([image.input], explainOptions(o, c.method, c.layer, image.target, baseline));
+      original.set(c.key, e!.heatmap);
+    }
+    items.push({ img, input: image.input, target: image.target, y: image.y, baseline, original, rho: new Map(combos.map((c) => [c.key, []])) });
+  }
+  for (const [s, count] of counts.entries()) {
+    const graph = randomizeTopLayers(classifier.model.graph, layers, count, o.seed);
+    const model = Model.prepare(graph, { source: `${classifier.info.source} (top ${count} layers randomised)`, logits: classifier.model.logits });
+    const runtime = createNodeRuntime({ threads: classifier.runtime.options.threads, maxSessions: combos.length + 1 });
+    const randomised = new Classifier(model, runtime, classifier.info);
+    try {
+      for (const it of items) {
+        o.onProgress?.('sanity', done++, total, `${it.img.file} (stage ${s + 1}/${stages}: down to ${deepest[s]})`);
+        for (const c of combos) {
+          const [e] = await randomised.explain([it.input], explainOptions(o, c.method, c.layer, it.target, it.baseline));
+          const rho = spearman(it.original.get(c.key)!, e!.heatmap);
+          // A constant map (often all zero once weights are random) shares no ranking with the original: 0.
+          it.rho.get(c.key)!.push(Number.isFinite(rho) ? rho : 0);
+        }
+      }
+    } finally {
+      await randomised.dispose();
+    }
+  }
+  for (const it of items) {
+    const combosOut: Record<string, ComboResult> = {};
+    for (const c of combos) combosOut[c.key] = { sanity: { counts, deepest, rho: it.rho.get(c.key)! } };
+    const record: ImageRecord = { image: it.img.file, label: it.img.label, target: it.target, probability: it.y, combos: combosOut };
+    await appendResult(file, record);
+    mergeRecord(records, record);
+  }
+  o.onProgress?.('sanity', total, total, '');
+}
+
+/** How the classifier's input tensor lays out one image. */
+export function tensorLayout(classifier: Classifier): TensorLayout {
+  const [h, w] = classifier.inputSize;
+  return { height: h, width: w, channels: classifier.model.channels, layout: classifier.model.inputLayout };
+}
+
+/** Each tensor channel's value range: preprocess(white) - preprocess(black), at pixel 0. */
+function channelRanges(classifier: Classifier): number[] {
+  const [h, w] = classifier.inputSize;
+  const white = classifier.toTensor(createRgbImage(w, h, [255, 255, 255]));
+  const black = classifier.blackBaseline();
+  const l = tensorLayout(classifier);
+  return Array.from({ length: l.channels }, (_, c) => {
+    const i = l.layout === 'NCHW' ? c * h * w : c;
+    return Math.abs(white[i]! - black[i]!);
+  });
+}
+
+/** A 32-bit seed from the image's name and the run's seed (FNV-1a). */
+function seedOf(name: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
