@@ -50,7 +50,7 @@ class NetBuilder {
 
   node(op: string, inputs: string[], scope: string, attrs: Node['attributes'] = {}): string {
     const out = `${scope}/${op}_${this.n++}`;
-    this.graph.nodes.push({ name: `/${scope.replace(/\./g, '/')}/${op}`, opType: op, domain: '', inputs, outputs: [out], attributes: attrs });
+    this.graph.nodes.push({ name: `/${scope.replace(/\./g, '/')}/${op}_${this.n}`, opType: op, domain: '', inputs, outputs: [out], attributes: attrs });
     return out;
   }
 
@@ -64,9 +64,10 @@ class NetBuilder {
     return this.node('Conv', inputs, scope, { kernel_shape: A.ints([k, k]), strides: A.ints([o.stride ?? 1, o.stride ?? 1]), pads: A.ints([p, p, p, p]), group: A.int(group) });
   }
 
-  bn(x: string, c: number, scope: string): string {
+  /** Inference BatchNormalization; `gamma` scales the weights (small on residual branches keeps deep nets finite). */
+  bn(x: string, c: number, scope: string, gamma = 1): string {
     const ones = (v: number) => Float32Array.from({ length: c }, () => v);
-    const scale = this.param(scope, this.randn(c, 0.1).map((v) => 1 + v), [c]);
+    const scale = this.param(scope, this.randn(c, 0.1).map((v) => gamma * (1 + v)), [c]);
     const bias = this.param(scope, this.randn(c, 0.1), [c]);
     const mean = this.param(scope, this.randn(c, 0.1), [c]);
     const variance = this.param(scope, ones(1), [c]);
@@ -105,13 +106,15 @@ export function vgg16(): Graph {
   const cfg = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M'] as const;
   let x = 'input';
   let c = 3;
-  cfg.forEach((v, i) => {
-    if (v === 'M') x = b.maxpool(x, 2, 2, `features.${i}`);
+  let i = 0; // torchvision's numbering: conv and ReLU are separate entries of `features`
+  for (const v of cfg) {
+    if (v === 'M') x = b.maxpool(x, 2, 2, `features.${i++}`);
     else {
-      x = b.relu(b.conv(x, c, v, 3, `features.${i}`), `features.${i}`);
+      x = b.conv(x, c, v, 3, `features.${i++}`);
+      x = b.relu(x, `features.${i++}`);
       c = v;
     }
-  });
+  }
   // torchvision pools to 7x7 before the classifier; the input is already 7x7 here.
   b.head(x, 512 * 7 * 7, 1000, [4096, 4096]);
   return b.graph;
@@ -130,7 +133,7 @@ export function resnet50(): Graph {
       const stride = i === 0 && stage > 0 ? 2 : 1;
       let y = b.relu(b.bn(b.conv(x, cin, width, 1, `${scope}.conv1`, { bias: false }), width, `${scope}.bn1`), `${scope}.relu`);
       y = b.relu(b.bn(b.conv(y, width, width, 3, `${scope}.conv2`, { stride, bias: false }), width, `${scope}.bn2`), `${scope}.relu`);
-      y = b.bn(b.conv(y, width, width * 4, 1, `${scope}.conv3`, { bias: false }), width * 4, `${scope}.bn3`);
+      y = b.bn(b.conv(y, width, width * 4, 1, `${scope}.conv3`, { bias: false }), width * 4, `${scope}.bn3`, 0.2);
       const shortcut = i === 0 ? b.bn(b.conv(x, cin, width * 4, 1, `${scope}.downsample.0`, { stride, bias: false }), width * 4, `${scope}.downsample.1`) : x;
       x = b.relu(b.add(y, shortcut, scope), `${scope}.relu`);
       cin = width * 4;

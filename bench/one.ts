@@ -38,6 +38,8 @@ async function time(fn: () => Promise<unknown>, repeat: number): Promise<number>
 const { session, outputs } = await pipeline.session({});
 const feed = { [model.inputName]: { data: image, dims: [1, ...model.inputShape.slice(1) as number[]] } };
 const forwardMs = await time(() => session.run(feed, [outputs.logits]), 5);
+// Sessions are released between measurements so peak RSS reflects one method at a time.
+await pipeline.runtime.dispose();
 const forwardsMs = forwardMs * (steps + 1);
 
 const spatial = model.layers.filter((l) => l.shape.length === 4 && typeof l.shape[2] === 'number');
@@ -49,6 +51,7 @@ const rsi = new RsiGradCam(pipeline);
 const rows = [];
 for (const [where, layer] of [['last', last], ['middle', middle]] as const) {
   const gradcamMs = await time(() => gc.explain([image], { layer: layer.tensor }), 3);
+  await pipeline.runtime.dispose();
   let completeness = 0;
   let batch = 0;
   const rsiMs = await time(async () => {
@@ -56,7 +59,8 @@ for (const [where, layer] of [['last', last], ['middle', middle]] as const) {
     completeness = r!.relativeCompletenessError!;
     batch = pipeline.batchSize({}, steps + 1);
   }, 1);
-  rows.push({ where, layer: layer.modules[0] ?? layer.tensor, shape: layer.shape.slice(1), gradcamMs, rsiMs, ratio: rsiMs / forwardsMs, completeness, batch });
+  await pipeline.runtime.dispose();
+  rows.push({ where, layer: layer.modules[layer.modules.length - 1] ?? layer.tensor, shape: layer.shape.slice(1), gradcamMs, rsiMs, ratio: rsiMs / forwardsMs, completeness, batch });
 }
 const peakRssMB = process.resourceUsage().maxRSS / 1024;
 console.log(JSON.stringify({ arch, steps, prepareMs, forwardMs, forwardsMs, rows, peakRssMB }));

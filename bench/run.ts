@@ -19,7 +19,7 @@ for (const arch of archs) {
   const r = JSON.parse(out.trim().split('\n').pop()!);
   for (const row of r.rows) {
     console.log(
-      `| ${arch} | ${row.where}: ${row.layer} | ${row.shape.join('x')} | ${row.gradcamMs.toFixed(0)} | ${row.rsiMs.toFixed(0)} | ${r.forwardsMs.toFixed(0)} | ${row.ratio.toFixed(2)} | ${row.batch} | ${row.completeness.toExponential(1)} | ${r.peakRssMB.toFixed(0)} |`,
+      `| ${arch} | ${row.where}: ${row.layer} | ${row.shape.join('x')} | ${row.gradcamMs.toFixed(0)} | ${row.rsiMs.toFixed(0)} | ${r.forwardsMs.toFixed(0)} | ${row.ratio.toFixed(2)} | ${row.batch} | ${row.completeness === null ? "n/a" : row.completeness.toExponential(1)} | ${r.peakRssMB.toFixed(0)} |`,
     );
   }
 }
