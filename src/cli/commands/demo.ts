@@ -19,10 +19,10 @@ export function registerDemo(program: Command): Command {
       } finally {
         bar.stop();
       }
-      const heads = ['image', 'truth', 'p(truth)', ...result.rows[0]!.results.map((r) => `${r.label} energy in box`)];
+      const heads = ['image', 'truth', 'p(truth)', ...result.rows[0]!.results.map((r) => `${r.label}: energy in box (cam max)`)];
       process.stdout.write(`| ${heads.join(' | ')} |\n|${heads.map(() => '---').join('|')}|\n`);
       for (const r of result.rows) {
-        const cells = r.results.map((x) => (x.allZero ? 'cam all zero' : `${(x.energy * 100).toFixed(1)}%`));
+        const cells = r.results.map((x) => (x.allZero ? 'cam all zero' : `${(x.energy * 100).toFixed(1)}% (${x.camMax.toExponential(1)})`));
         process.stdout.write(`| ${r.file} | ${r.label} | ${r.probability.toFixed(6)} | ${cells.join(' | ')} |\n`);
       }
       const means = result.rows[0]!.results.map((_, k) => result.rows.reduce((s, r) => s + r.results[k]!.energy, 0) / result.rows.length);
