@@ -33,6 +33,18 @@ test('RSI-Grad-CAM with plain weighting equals a direct trapezoid computation fr
   const weights = Array.from({ length: c! }, (_, k) => ig.slice(k * h! * w!, (k + 1) * h! * w!).reduce((a, b) => a + b, 0) / (h! * w!));
   const [r] = await new RsiGradCam(pipeline).explain([images[0]!], { layer: layerName, steps: m, baseline: base, weighting: 'plain', targets: target });
   assert.ok(relError(r!.weights, weights) < 1e-4, `weights error ${relError(r!.weights, weights)}`);
+  // Left and right Riemann-Stieltjes sums use g_i and g_(i+1) alone.
+  for (const rule of ['left', 'right'] as const) {
+    const sum = new Float64Array(ig.length);
+    for (let i = 0; i < m; i++) {
+      const g = rule === 'left' ? pts[i]!.g : pts[i + 1]!.g;
+      for (let e = 0; e < sum.length; e++) sum[e]! += g[e]! * (pts[i + 1]!.a[e]! - pts[i]!.a[e]!);
+    }
+    const expected = Array.from({ length: c! }, (_, k) => sum.slice(k * h! * w!, (k + 1) * h! * w!).reduce((a, b) => a + b, 0) / (h! * w!));
+    const [rr] = await new RsiGradCam(pipeline).explain([images[0]!], { layer: layerName, steps: m, baseline: base, weighting: 'plain', targets: target, rule });
+    assert.ok(relError(rr!.weights, expected) < 1e-4, `${rule} rule error ${relError(rr!.weights, expected)}`);
+    assert.ok(relError(rr!.weights, weights) > 1e-4, `${rule} differs from the trapezoid`);
+  }
   const total = ig.reduce((a, b) => a + b, 0);
   const delta = pts[m]!.s - pts[0]!.s;
   assert.ok(Math.abs(r!.completenessError! - (total - delta)) < 1e-5);
