@@ -44,7 +44,12 @@ const forwardsMs = forwardMs * (steps + 1);
 
 const spatial = model.layers.filter((l) => l.shape.length === 4 && typeof l.shape[2] === 'number');
 const last = model.layer();
-const middle = spatial[Math.floor(spatial.findIndex((l) => l.tensor === last.tensor) / 2)]!;
+// The middle layer is a cut of the graph (every path from the image to the output passes
+// through it, so completeness applies): cutting there leaves no use of the image.
+const isCut = (t: string) => !model.build({ feed: t }).graph.inputs.some((i) => i.name === model.inputName);
+const half = Math.floor(spatial.findIndex((l) => l.tensor === last.tensor) / 2);
+const order = spatial.map((_, i) => i).sort((a, b) => Math.abs(a - half) - Math.abs(b - half));
+const middle = spatial[order.find((i) => isCut(spatial[i]!.tensor)) ?? half]!;
 
 const gc = new GradCam(pipeline);
 const rsi = new RsiGradCam(pipeline);
