@@ -1,7 +1,7 @@
 /**
  * Picks the demo images shipped in assets/demo/images: from seed DEMO_SEED, one image per class
  * that the shipped model classifies correctly with a saturated softmax (p > 0.999), plus the
- * two least confident correct ones, and writes them with annotations.json (boxes + masks).
+ * two least confident correct ones with p > 0.6, and writes them with annotations.json (boxes + masks).
  * Run after tools/train_demo.py: npx tsx tools/demo-assets.ts
  */
 import { readFileSync, rmSync } from 'node:fs';
@@ -41,7 +41,9 @@ for (let c = 0; c < k; c++) {
   const hit = correct.find((r) => r.s.label === c && r.p > SATURATED) ?? correct.find((r) => r.s.label === c);
   if (hit) picked.add(hit);
 }
-for (const r of [...correct].sort((a, b) => a.p - b.p)) {
+// Unsaturated contrast images: the least confident correct ones above 0.6 (lower ones make
+// muddled examples).
+for (const r of correct.filter((c) => c.p > 0.6).sort((a, b) => a.p - b.p)) {
   if (picked.size >= k + 2) break;
   picked.add(r);
 }
