@@ -209,7 +209,7 @@ def main():
     p.add_argument('--train-seed', type=int, default=1001)
     p.add_argument('--test-count', type=int, default=1000)
     p.add_argument('--test-seed', type=int, default=2002)
-    p.add_argument('--epochs', type=int, default=5)
+    p.add_argument('--epochs', type=int, default=12)
     p.add_argument('--batch', type=int, default=64)
     p.add_argument('--lr', type=float, default=2e-3)
     p.add_argument('--seed', type=int, default=0, help='torch seed (init and shuffling)')
