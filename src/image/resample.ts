@@ -47,28 +47,9 @@ export interface FilterTaps {
  */
 export function triangleTaps(inSize: number, outSize: number): FilterTaps {
   const scale = inSize / outSize;
-  const support = Math.max(scale, 1);
-  const k = Math.ceil(support) * 2 + 1;
-  const index = new Int32Array(outSize * k);
-  const weight = new Float32Array(outSize * k);
-  for (let i = 0; i < outSize; i++) {
-    const centre = (i + 0.5) * scale;
-    const first = Math.max(0, Math.floor(centre - support));
-    const last = Math.min(inSize - 1, Math.ceil(centre + support));
-    let total = 0;
-    let j = 0;
-    for (let s = first; s <= last && j < k; s++) {
-      const t = 1 - Math.abs(s + 0.5 - centre) / support;
-      if (t <= 0) continue;
-      index[i * k + j] = s;
-      weight[i * k + j] = t;
-      total += t;
-      j++;
-    }
-    for (let q = 0; q < j; q++) weight[i * k + q]! /= total;
-    // Unused slots keep weight 0 and index 0: harmless in the weighted sum.
-  }
-  return { k, index, weight };
+  // Clamping the centres changes nothing here: shrinking keeps them inside, and when
+  // enlarging a centre within half a pixel of the edge reads only the edge pixel either way.
+  return clampedTriangleTaps(outSize, (i) => (i + 0.5) * scale, scale, 0, inSize - 1);
 }
 
 /**

@@ -115,7 +115,10 @@ test('rsi-grad-cam eval writes tables and plots, and a rerun resumes', async () 
     assert.equal(await readFile(path.join(out, 'results.jsonl'), 'utf8'), before);
 
     // One more image, two metrics: only that image runs; the summary then counts 4 images for them.
-    const more = await cli([...args, '--limit', '4', '--metrics', 'pointing,energy']);
+    // The model and annotations are given as relative paths this time: still the same run.
+    const relative = args.map((a) => (a.endsWith('.onnx') || a.endsWith('annotations.json') ? path.relative(REPO_ROOT, a) : a));
+    assert.notDeepEqual(relative, args);
+    const more = await cli([...relative, '--limit', '4', '--metrics', 'pointing,energy']);
     assert.equal(more.code, 0, more.stderr);
     assert.match(more.stdout, /1 image evaluated, 3 already done/);
     const rows2 = parseCsv(await readFile(path.join(out, 'summary.csv'), 'utf8'));

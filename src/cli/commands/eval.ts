@@ -1,5 +1,6 @@
 /** `rsi-grad-cam eval`: faithfulness, localisation, completeness and sanity metrics over an annotated image folder. */
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { Classifier } from '../../classifier.js';
@@ -9,7 +10,7 @@ import { COMPLETENESS_STEPS } from '../../metrics/completeness.js';
 import { POINTING_TOLERANCE } from '../../metrics/pointing-game.js';
 import { ROAD_PERCENTILES } from '../../metrics/road.js';
 import { readAnnotations } from '../../node/eval/annotations.js';
-import { checkSettings, type EvalSettings } from '../../node/eval/config.js';
+import { checkSettings, type EvalSettings, type MetricSettingsChoice } from '../../node/eval/config.js';
 import { metricPlots } from '../../node/eval/plots.js';
 import { METRIC_NAMES, type MetricName } from '../../node/eval/results.js';
 import { runEval } from '../../node/eval/runner.js';
@@ -102,17 +103,7 @@ Examples:
       const targetArg = o.target === 'label' ? 'label' : parseTarget(o.target, classifier);
       classifier.blackBaseline(); // fails early, naming --preprocess, when the preprocessing is unknown
 
-      const settings: EvalSettings = {
-        model: o.model,
-        annotations: o.annotations,
-        inputSpec: classifier.inputSpec,
-        fit: o.fit ?? classifier.info.fit ?? 'stretch',
-        target: o.target,
-        steps: o.steps,
-        score: o.score,
-        weighting: o.weighting,
-        rule: o.rule,
-        baseline: o.baseline,
+      const metricChoice: MetricSettingsChoice = {
         curveSteps: o.curveSteps,
         deletionBaseline,
         insertionStart,
@@ -123,6 +114,20 @@ Examples:
         completenessSteps,
         sanityStages: o.sanityStages,
         seed: o.seed,
+      };
+      const settings: EvalSettings = {
+        // Absolute, so a rerun from another folder or with a relative path still matches.
+        model: existsSync(o.model) ? path.resolve(o.model) : o.model,
+        annotations: path.resolve(o.annotations),
+        inputSpec: classifier.inputSpec,
+        fit: o.fit ?? classifier.info.fit ?? 'stretch',
+        target: o.target,
+        steps: o.steps,
+        score: o.score,
+        weighting: o.weighting,
+        rule: o.rule,
+        baseline: o.baseline,
+        ...metricChoice,
       };
       await mkdir(o.out, { recursive: true });
       await checkSettings(path.join(o.out, 'run.json'), settings);
@@ -141,16 +146,7 @@ Examples:
           fit: o.fit,
           target: targetArg,
           explain: { steps: o.steps, score: o.score, weighting: o.weighting, rule: o.rule, baseline: o.baseline, internalBatchSize: o.internalBatchSize },
-          curveSteps: o.curveSteps,
-          deletionBaseline,
-          insertionStart,
-          blurSigma: o.blurSigma,
-          pointingTolerance: o.pointingTolerance,
-          roadPercentiles,
-          roadNoise: o.roadNoise,
-          completenessSteps,
-          sanityStages: o.sanityStages,
-          seed: o.seed,
+          ...metricChoice,
           onProgress: (phase, done, total, label) => bars[phase].update(path.basename(label), done, total),
         });
       } finally {

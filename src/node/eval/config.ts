@@ -8,9 +8,28 @@ import { OptionError } from '../../errors.js';
 import type { InputSpec } from '../../image/preprocess.js';
 import { writeFileAtomic } from '../render.js';
 
-export interface EvalSettings {
+/** The metric settings: kept in run.json and passed to the runner as they are. */
+export interface MetricSettingsChoice {
+  /** Deletion / insertion: curve steps. */
+  curveSteps: number;
+  /** Deletion replaces pixels by: black (after preprocessing), blur, or zero (a zero tensor, as the RISE code). */
+  deletionBaseline: 'black' | 'blur' | 'zero';
+  /** Insertion starts from: blur (as RISE) or black. */
+  insertionStart: 'blur' | 'black';
+  blurSigma: number;
+  pointingTolerance: number;
+  roadPercentiles: number[];
+  /** ROAD noise std as a fraction of each channel's value range (0.01). */
+  roadNoise: number;
+  completenessSteps: number[];
+  sanityStages: number;
+  seed: number;
+}
+
+export interface EvalSettings extends MetricSettingsChoice {
+  /** The model's absolute path (a URL or catalogue name as given). */
   model: string;
-  /** The annotations file as given: results are keyed by its image names. */
+  /** The annotations file's absolute path: results are keyed by its image names. */
   annotations: string;
   inputSpec?: InputSpec;
   fit: string;
@@ -22,17 +41,6 @@ export interface EvalSettings {
   weighting: string;
   rule: string;
   baseline: string;
-  /** Deletion / insertion. */
-  curveSteps: number;
-  deletionBaseline: string;
-  insertionStart: string;
-  blurSigma: number;
-  pointingTolerance: number;
-  roadPercentiles: number[];
-  roadNoise: number;
-  completenessSteps: number[];
-  sanityStages: number;
-  seed: number;
 }
 
 /** Checks `settings` against run.json in the folder (writing it when absent). */

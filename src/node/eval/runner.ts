@@ -20,8 +20,9 @@ import { createNodeRuntime } from '../runtime.js';
 import { boxesToPhoto, type AnnotatedImage, type Annotations } from './annotations.js';
 import { comboMetrics, type MetricSettings, type PreparedImage } from './image-metrics.js';
 import { appendResult, comboKey, METRIC_FIELD, mergeRecord, readResults, type ComboResult, type ImageRecord, type MetricName } from './results.js';
+import type { MetricSettingsChoice } from './config.js';
 
-export interface EvalRunOptions {
+export interface EvalRunOptions extends MetricSettingsChoice {
   annotations: Annotations;
   /** Only the first `limit` images. */
   limit?: number;
@@ -36,19 +37,6 @@ export interface EvalRunOptions {
   target: 'label' | Target;
   /** Method options (layer and targets are set per run). */
   explain: Omit<ExplainOptions, 'layer' | 'targets' | 'method' | 'baseline'> & { baseline: string };
-  curveSteps: number;
-  /** Deletion replaces pixels by: black (after preprocessing), blur, or zero (a zero tensor, as the RISE code). */
-  deletionBaseline: 'black' | 'blur' | 'zero';
-  /** Insertion starts from: blur (as RISE) or black. */
-  insertionStart: 'blur' | 'black';
-  blurSigma: number;
-  pointingTolerance: number;
-  roadPercentiles: number[];
-  /** ROAD noise std as a fraction of each channel's value range (0.01). */
-  roadNoise: number;
-  completenessSteps: number[];
-  sanityStages: number;
-  seed: number;
   /** Progress: phase, images done, images in the phase, current file. */
   onProgress?: (phase: 'eval' | 'sanity', done: number, total: number, label: string) => void;
 }
