@@ -1,4 +1,7 @@
-/** Progress bars on a terminal (cli-progress); silent when stderr is not a TTY (CI, pipes). */
+/**
+ * Progress bars on a terminal (cli-progress). When stderr is not a TTY (a log file, CI) a
+ * plain line every `LOG_INTERVAL_MS` instead, so long runs still show how far they are.
+ */
 import cliProgress from 'cli-progress';
 
 export interface Progress {
@@ -6,8 +9,10 @@ export interface Progress {
   stop(): void;
 }
 
-export function progressBar(what: string, unit = ''): Progress {
-  if (!process.stderr.isTTY) return { update() {}, stop() {} };
+const LOG_INTERVAL_MS = 30_000;
+
+export function progressBar(what: string, unit = '', logIntervalMs = LOG_INTERVAL_MS): Progress {
+  if (!process.stderr.isTTY) return progressLines(what, unit, logIntervalMs);
   let bar: cliProgress.SingleBar | undefined;
   return {
     update(label, value, total) {
@@ -24,5 +29,22 @@ export function progressBar(what: string, unit = ''): Progress {
     stop() {
       bar?.stop();
     },
+  };
+}
+
+/** Progress as occasional lines: `eval 45/150 images (30%), ETA 12 min | file`. */
+function progressLines(what: string, unit: string, intervalMs: number): Progress {
+  const started = Date.now();
+  let last = started;
+  return {
+    update(label, value, total) {
+      const now = Date.now();
+      if (now - last < intervalMs || total === undefined || total === 0) return;
+      last = now;
+      const eta = value > 0 ? ((now - started) / value) * (total - value) / 60_000 : NaN;
+      const etaText = Number.isFinite(eta) ? `, ETA ${eta < 1 ? '<1' : eta.toFixed(0)} min` : '';
+      process.stderr.write(`${what} ${value}/${total}${unit ? ` ${unit}` : ''} (${((100 * value) / total).toFixed(0)}%)${etaText}${label ? ` | ${label}` : ''}\n`);
+    },
+    stop() {},
   };
 }
