@@ -24,16 +24,15 @@ const runtime = createNodeRuntime({ threads: 2 });
 const session = await runtime.create(readFileSync(path.join(assets, 'demo-cnn.onnx')));
 const size = (JSON.parse(readFileSync(path.join(assets, 'preprocess.json'), 'utf8')) as { size: [number, number] }).size[0];
 const { samples } = generateDataset({ count: CANDIDATES, seed: DEMO_SEED, size });
-const { logits } = await session.run({ input: samplesToUnitNchw(samples) });
+const { probabilities } = await session.run({ input: samplesToUnitNchw(samples) });
 const k = DEMO_CLASSES.length;
 
 const scored = samples.map((s, i) => {
-  const row = Array.from(logits!.data.subarray(i * k, (i + 1) * k));
+  const row = Array.from(probabilities!.data.subarray(i * k, (i + 1) * k));
   const max = Math.max(...row);
-  const exp = row.map((v) => Math.exp(v - max));
-  const sum = exp.reduce((a, b) => a + b, 0);
   const predicted = row.indexOf(max);
-  return { s, predicted, p: exp[s.label]! / sum, margin: max - Math.max(...row.filter((_, j) => j !== predicted)) };
+  // The logit margin is the log ratio of the two largest probabilities.
+  return { s, predicted, p: row[s.label]!, margin: Math.log(max / Math.max(...row.filter((_, j) => j !== predicted))) };
 });
 const correct = scored.filter((r) => r.predicted === r.s.label);
 const picked = new Set<(typeof scored)[number]>();

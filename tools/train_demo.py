@@ -8,7 +8,7 @@ PATH does not):
 
 Steps: dump train/test images with the TypeScript generator (tools/demo-dump.ts), score a
 colour-histogram baseline (to show colour alone cannot tell the class), train a VGG-style CNN
-with fixed seeds on 2 threads, and export assets/demo/demo-cnn.onnx (logits, no softmax),
+with fixed seeds on 2 threads, and export assets/demo/demo-cnn.onnx (ending in Softmax),
 labels.json, preprocess.json and metrics.json. See assets/demo/MODEL_CARD.md.
 """
 import argparse
@@ -145,7 +145,8 @@ def tidy_onnx(path):
     """Readable names and no weight-sharing Identity nodes in the exported graph.
 
     Nodes and their output tensors become block1_conv1, block1_relu1, block1_pool, ...,
-    global_max_pool, flatten, fc1, fc1_relu, fc2 (the output stays 'logits'), weights
+    global_max_pool, flatten, fc1, fc1_relu, fc2 (its output tensor 'logits'), softmax (the
+    output stays 'probabilities'), weights
     <node>.weight / <node>.bias, so `--layer block4_conv2` reads well in the docs. The exporter
     writes Identity nodes when two folded initializers are equal; they become initializers.
     """
@@ -180,10 +181,13 @@ def tidy_onnx(path):
         elif node.op_type == 'Gemm':
             fc += 1
             name = f'fc{fc}'
+        elif node.op_type == 'Softmax':
+            name = 'softmax'
+            tensor_names[node.input[0]] = 'logits'
         else:
             raise ValueError(f'unexpected node {node.op_type} in the exported demo model')
         node.name = name
-        if node.output[0] != 'logits':
+        if node.output[0] != 'probabilities' and node.output[0] not in tensor_names:
             tensor_names[node.output[0]] = name
         for i, suffix in ((1, 'weight'), (2, 'bias')):
             if len(node.input) > i and node.input[i] in inits:
@@ -305,9 +309,10 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, 'demo-cnn.onnx')
     model.eval()
-    torch.onnx.export(model, torch.zeros(1, 3, args.size, args.size), onnx_path, opset_version=13,
-                      input_names=['input'], output_names=['logits'],
-                      dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}}, do_constant_folding=True)
+    # The Softmax is part of the model, as in a Keras classifier: its output saturates.
+    torch.onnx.export(nn.Sequential(model, nn.Softmax(dim=1)).eval(), torch.zeros(1, 3, args.size, args.size), onnx_path,
+                      opset_version=13, input_names=['input'], output_names=['probabilities'],
+                      dynamic_axes={'input': {0: 'batch'}, 'probabilities': {0: 'batch'}}, do_constant_folding=True)
     print('nodes:', ' '.join(tidy_onnx(onnx_path)))
     onnx_bytes = os.path.getsize(onnx_path)
     print(f'wrote {onnx_path} ({onnx_bytes} bytes)')

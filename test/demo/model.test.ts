@@ -24,19 +24,17 @@ const k = DEMO_CLASSES.length;
 /** The model's input size, from preprocess.json (the generator draws at any size). */
 const modelSize = (JSON.parse(readFileSync(path.join(assets, 'preprocess.json'), 'utf8')) as { size: [number, number] }).size[0];
 
-/** Softmax rows of the model's logits for `samples`. */
+/** The model's output rows for `samples`: it ends in a Softmax, so they are probabilities. */
 async function probabilities(samples: DemoSample[]): Promise<number[][]> {
   const session = await runtime.create(readFileSync(path.join(assets, 'demo-cnn.onnx')));
   const rows: number[][] = [];
   for (let i = 0; i < samples.length; i += 50) {
-    const { logits } = await session.run({ input: samplesToUnitNchw(samples.slice(i, i + 50)) });
-    assert.deepEqual(logits!.dims, [Math.min(50, samples.length - i), k]);
-    for (let r = 0; r < logits!.dims[0]!; r++) {
-      const row = Array.from(logits!.data.subarray(r * k, (r + 1) * k));
-      const max = Math.max(...row);
-      const exp = row.map((v) => Math.exp(v - max));
-      const sum = exp.reduce((a, b) => a + b, 0);
-      rows.push(exp.map((e) => e / sum));
+    const { probabilities: out } = await session.run({ input: samplesToUnitNchw(samples.slice(i, i + 50)) });
+    assert.deepEqual(out!.dims, [Math.min(50, samples.length - i), k]);
+    for (let r = 0; r < out!.dims[0]!; r++) {
+      const row = Array.from(out!.data.subarray(r * k, (r + 1) * k));
+      assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5 && row.every((p) => p >= 0), `row ${i + r} is not a distribution`);
+      rows.push(row);
     }
   }
   await session.release();
