@@ -10,6 +10,8 @@ import { writeDataset } from '../../src/node/demo-io.js';
 import { boxesToPhoto, readAnnotations } from '../../src/node/eval/annotations.js';
 import { boxToModel, fitGeometry } from '../../src/image/fit.js';
 import { checkSettings } from '../../src/node/eval/config.js';
+import { runEval, type EvalRunOptions } from '../../src/node/eval/runner.js';
+import { loadModel } from '../../src/node/load-model.js';
 import { markdownTable, summarize } from '../../src/node/eval/summary.js';
 import { OptionError } from '../../src/errors.js';
 import { FIXTURES, REPO_ROOT } from '../helpers/fixtures.js';
@@ -155,4 +157,46 @@ test('the summary averages per-image values: AD / IC / AG from (Y, O), ROAD from
   const md = markdownTable(s);
   assert.match(md, /^\| metric \| better \| n \| gradcam @ L \|$/m);
   assert.match(md, /^\| ad \| ↓ \| 2 \| 12\.500 ± 158\.8 \|$/m); // 12.5 +- 12.706 * 17.678 / sqrt(2)
+});
+
+test('the sanity check appends per chunk: an interrupted run keeps finished chunks and resumes to the same values', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rsi-sanity-'));
+  try {
+    await writeDataset(dir, { count: 5, seed: 4, size: 32 });
+    const annotations = await readAnnotations(path.join(dir, 'annotations.json'));
+    const classifier = await loadModel(path.join(FIXTURES, 'resnet.onnx'), { preprocess: 'imagenet' });
+    const options = (out: string, onProgress?: EvalRunOptions['onProgress']): EvalRunOptions => ({
+      annotations, methods: ['gradcam', 'rsi-grad-cam'], layers: [classifier.model.layer().tensor], metrics: ['sanity'], out,
+      target: 'label', explain: { steps: 4, weighting: 'guided', rule: 'trapezoid', baseline: 'black' },
+      curveSteps: 8, deletionBaseline: 'black', insertionStart: 'blur', blurSigma: 5, pointingTolerance: 15, roadPercentiles: [50],
+      roadNoise: 0.01, completenessSteps: [4], sanityStages: 2, seed: 0, sanityChunk: 2, onProgress,
+    });
+    try {
+      const whole = path.join(dir, 'whole');
+      await runEval(classifier, options(whole));
+      const byImage = async (out: string) => new Map((await readFile(path.join(out, 'results.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).map((r) => [r.image, r.combos]));
+      const reference = await byImage(whole);
+      assert.equal(reference.size, 5);
+
+      // Stop while the third image (second chunk) is being explained.
+      const cut = path.join(dir, 'cut');
+      const third = annotations.images[2]!.file;
+      const stop = new Error('interrupted');
+      await assert.rejects(runEval(classifier, options(cut, (_phase, _done, _total, label) => {
+        if (label.startsWith(third)) throw stop;
+      })), (e) => e === stop);
+      const kept = await byImage(cut);
+      assert.deepEqual([...kept.keys()], annotations.images.slice(0, 2).map((i) => i.file));
+
+      const resumed = await runEval(classifier, options(cut));
+      assert.equal(resumed.computed, 3);
+      const after = await byImage(cut);
+      assert.equal(after.size, 5);
+      for (const [image, combos] of reference) assert.deepEqual(after.get(image), combos, image);
+    } finally {
+      await classifier.dispose();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -3,6 +3,7 @@
  * for, results appended per image to <out>/results.jsonl (see results.ts) so that a rerun
  * resumes. The sanity check runs after the other metrics, one randomised model at a time.
  */
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Classifier, type ExplainOptions } from '../../classifier.js';
 import { Model } from '../../engine/model.js';
@@ -37,6 +38,8 @@ export interface EvalRunOptions extends MetricSettingsChoice {
   target: 'label' | Target;
   /** Method options (layer and targets are set per run). */
   explain: Omit<ExplainOptions, 'layer' | 'targets' | 'method' | 'baseline'> & { baseline: string };
+  /** Images per sanity-check chunk (default SANITY_CHUNK). */
+  sanityChunk?: number;
   /** Progress: phase, images done, images in the phase, current file. */
   onProgress?: (phase: 'eval' | 'sanity', done: number, total: number, label: string) => void;
 }
@@ -55,6 +58,7 @@ export function applies(metric: MetricName, method: MethodName): boolean {
 }
 
 export async function runEval(classifier: Classifier, o: EvalRunOptions): Promise<EvalRunResult> {
+  await mkdir(o.out, { recursive: true });
   const file = path.join(o.out, 'results.jsonl');
   const records = await readResults(file);
   const images = o.annotations.images.slice(0, o.limit ?? undefined);
@@ -159,7 +163,15 @@ async function baselineSource(classifier: Classifier, choice: string): Promise<(
   return async () => other;
 }
 
-/** Cascading randomisation: originals first, then one randomised model at a time over all images. */
+/**
+ * Images per sanity-check chunk. Each chunk runs its originals and every randomised model and
+ * then appends its results, so an interrupted run loses at most one chunk; the randomised
+ * models are rebuilt per chunk (the same seeded weights each time), a small cost next to
+ * the chunk's explanations.
+ */
+export const SANITY_CHUNK = 16;
+
+/** Cascading randomisation, chunk by chunk: originals first, then one randomised model at a time. */
 async function sanityPhase(
   classifier: Classifier,
   images: AnnotatedImage[],
@@ -177,43 +189,46 @@ async function sanityPhase(
   const stages = counts.length;
   const total = images.length * (stages + 1);
   let done = 0;
-  const items: { img: AnnotatedImage; input: Float32Array; target: number; y: number; baseline: Float32Array; original: Map<string, Float32Array>; rho: Map<string, number[]> }[] = [];
-  for (const img of images) {
-    o.onProgress?.('sanity', done++, total, `${img.file} (original model)`);
-    const { prepared, image } = await prepareImage(classifier, img, o, black, settings);
-    const baseline = await rsiBaseline(prepared);
-    const original = new Map<string, Float32Array>();
-    for (const c of combos) {
-      const [e] = await classifier.explain([image.input], explainOptions(o, c.method, c.layer, image.target, baseline));
-      original.set(c.key, e!.heatmap);
-    }
-    items.push({ img, input: image.input, target: image.target, y: image.y, baseline, original, rho: new Map(combos.map((c) => [c.key, []])) });
-  }
-  for (const [s, count] of counts.entries()) {
-    const graph = randomizeTopLayers(classifier.model.graph, layers, count, o.seed);
-    const model = Model.prepare(graph, { source: `${classifier.info.source} (top ${count} layers randomised)`, logits: classifier.model.logits });
-    const runtime = createNodeRuntime({ threads: classifier.runtime.options.threads, maxSessions: combos.length + 1 });
-    const randomised = new Classifier(model, runtime, classifier.info);
-    try {
-      for (const it of items) {
-        o.onProgress?.('sanity', done++, total, `${it.img.file} (stage ${s + 1}/${stages}: down to ${deepest[s]})`);
-        for (const c of combos) {
-          const [e] = await randomised.explain([it.input], explainOptions(o, c.method, c.layer, it.target, it.baseline));
-          const rho = spearman(it.original.get(c.key)!, e!.heatmap);
-          // A constant map (often all zero once weights are random) shares no ranking with the original: 0.
-          it.rho.get(c.key)!.push(Number.isFinite(rho) ? rho : 0);
-        }
+  const chunk = o.sanityChunk ?? SANITY_CHUNK;
+  for (let start = 0; start < images.length; start += chunk) {
+    const items: { img: AnnotatedImage; input: Float32Array; target: number; y: number; baseline: Float32Array; original: Map<string, Float32Array>; rho: Map<string, number[]> }[] = [];
+    for (const img of images.slice(start, start + chunk)) {
+      o.onProgress?.('sanity', done++, total, `${img.file} (original model)`);
+      const { prepared, image } = await prepareImage(classifier, img, o, black, settings);
+      const baseline = await rsiBaseline(prepared);
+      const original = new Map<string, Float32Array>();
+      for (const c of combos) {
+        const [e] = await classifier.explain([image.input], explainOptions(o, c.method, c.layer, image.target, baseline));
+        original.set(c.key, e!.heatmap);
       }
-    } finally {
-      await randomised.dispose();
+      items.push({ img, input: image.input, target: image.target, y: image.y, baseline, original, rho: new Map(combos.map((c) => [c.key, []])) });
     }
-  }
-  for (const it of items) {
-    const combosOut: Record<string, ComboResult> = {};
-    for (const c of combos) combosOut[c.key] = { sanity: { counts, deepest, rho: it.rho.get(c.key)! } };
-    const record: ImageRecord = { image: it.img.file, label: it.img.label, target: it.target, probability: it.y, combos: combosOut };
-    await appendResult(file, record);
-    mergeRecord(records, record);
+    for (const [s, count] of counts.entries()) {
+      const graph = randomizeTopLayers(classifier.model.graph, layers, count, o.seed);
+      const model = Model.prepare(graph, { source: `${classifier.info.source} (top ${count} layers randomised)`, logits: classifier.model.logits });
+      const runtime = createNodeRuntime({ threads: classifier.runtime.options.threads, maxSessions: combos.length + 1 });
+      const randomised = new Classifier(model, runtime, classifier.info);
+      try {
+        for (const it of items) {
+          o.onProgress?.('sanity', done++, total, `${it.img.file} (stage ${s + 1}/${stages}: down to ${deepest[s]})`);
+          for (const c of combos) {
+            const [e] = await randomised.explain([it.input], explainOptions(o, c.method, c.layer, it.target, it.baseline));
+            const rho = spearman(it.original.get(c.key)!, e!.heatmap);
+            // A constant map (often all zero once weights are random) shares no ranking with the original: 0.
+            it.rho.get(c.key)!.push(Number.isFinite(rho) ? rho : 0);
+          }
+        }
+      } finally {
+        await randomised.dispose();
+      }
+    }
+    for (const it of items) {
+      const combosOut: Record<string, ComboResult> = {};
+      for (const c of combos) combosOut[c.key] = { sanity: { counts, deepest, rho: it.rho.get(c.key)! } };
+      const record: ImageRecord = { image: it.img.file, label: it.img.label, target: it.target, probability: it.y, combos: combosOut };
+      await appendResult(file, record);
+      mergeRecord(records, record);
+    }
   }
   o.onProgress?.('sanity', total, total, '');
 }
