@@ -134,6 +134,9 @@ test('rsi-grad-cam eval writes tables and plots, and a rerun resumes', async () 
       checkSettings(path.join(out, 'run.json'), { ...settings, curveSteps: 9 }),
       (e: Error) => e instanceof OptionError && /--out holds results made with curveSteps = 8, not 9/.test(e.message),
     );
+    // Without results there is nothing to mix with: the new settings replace run.json.
+    await checkSettings(path.join(out, 'run.json'), { ...settings, curveSteps: 9 }, false);
+    assert.equal(JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8')).curveSteps, 9);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -130,7 +130,7 @@ Examples:
         ...metricChoice,
       };
       await mkdir(o.out, { recursive: true });
-      await checkSettings(path.join(o.out, 'run.json'), settings);
+      await checkSettings(path.join(o.out, 'run.json'), settings, existsSync(path.join(o.out, 'results.jsonl')));
 
       const bars = { eval: progressBar('eval', 'images'), sanity: progressBar('sanity', 'model runs') };
       const started = performance.now();

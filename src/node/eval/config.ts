@@ -43,11 +43,14 @@ export interface EvalSettings extends MetricSettingsChoice {
   baseline: string;
 }
 
-/** Checks `settings` against run.json in the folder (writing it when absent). */
-export async function checkSettings(file: string, settings: EvalSettings): Promise<void> {
+/**
+ * Checks `settings` against run.json in the folder, writing it when absent. With
+ * `hasResults` false there is nothing to mix with, so another run.json is replaced.
+ */
+export async function checkSettings(file: string, settings: EvalSettings, hasResults = true): Promise<void> {
   let text: string | undefined;
   try {
-    text = await readFile(file, 'utf8');
+    if (hasResults) text = await readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
