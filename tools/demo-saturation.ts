@@ -12,18 +12,14 @@ import { generateSample } from '../src/demo/generate.js';
 import { energyPointingGame } from '../src/metrics/energy-pointing.js';
 import { pointingGame } from '../src/metrics/pointing-game.js';
 import { loadModel, ASSETS } from '../src/node/load-model.js';
-import type { MethodName } from '../src/methods/registry.js';
-import type { ScoreMode } from '../src/engine/model.js';
+import { meanCi } from '../src/metrics/stats.js';
+import { DEMO_COLUMNS } from '../src/node/demo-run.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '200' }, seed: { type: 'string', default: '7' } } });
 const count = Number(values.count);
 const seed = Number(values.seed);
 
-const columns: { label: string; method: MethodName; score: ScoreMode }[] = [
-  { label: 'Grad-CAM (softmax)', method: 'gradcam', score: 'softmax' },
-  { label: 'RSI-Grad-CAM (softmax)', method: 'rsi-grad-cam', score: 'softmax' },
-  { label: 'Grad-CAM (logit)', method: 'gradcam', score: 'logit' },
-];
+const columns = DEMO_COLUMNS;
 const bands: { label: string; test: (p: number) => boolean }[] = [
   { label: 'p < 0.99', test: (p) => p < 0.99 },
   { label: '0.99 <= p < 0.9999', test: (p) => p >= 0.99 && p < 0.9999 },
@@ -56,7 +52,7 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
 };
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const mean = (xs: number[]) => meanCi(xs).mean;
 const fmt = (x: number) => (Number.isNaN(x) ? '' : x === 0 ? '0' : x.toExponential(1));
 
 console.log(`demo model, ${count} images of seed ${seed}; target = true class; accuracy ${mean(rows.map((r) => (r.correct ? 1 : 0))).toFixed(3)}\n`);

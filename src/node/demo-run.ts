@@ -19,8 +19,8 @@ import type { MethodName } from '../methods/registry.js';
 
 export const DEMO_DIR = path.join(ASSETS, 'demo');
 
-/** One column of the demo picture. */
-const COLUMNS: { label: string; method: MethodName; score: ScoreMode }[] = [
+/** One column of the demo picture (also the columns of tools/demo-saturation.ts). */
+export const DEMO_COLUMNS: readonly { label: string; method: MethodName; score: ScoreMode }[] = [
   { label: 'Grad-CAM (softmax)', method: 'gradcam', score: 'softmax' },
   { label: 'RSI-Grad-CAM (softmax)', method: 'rsi-grad-cam', score: 'softmax' },
   { label: 'Grad-CAM (logit)', method: 'gradcam', score: 'logit' },
@@ -59,7 +59,7 @@ export async function runDemo(outDir: string, options: { steps?: number; onImage
       const row: DemoRow = { file: path.basename(file), label: a.name, predicted: '', probability: 0, results: [] };
       let photo: RgbImage | undefined;
       const cols: RgbImage[] = [];
-      for (const c of COLUMNS) {
+      for (const c of DEMO_COLUMNS) {
         const r = await explainFile(classifier, file, { method: c.method, score: c.score, steps: options.steps ?? 50, targets: a.label });
         photo ??= r.photo;
         const e = r.explanation;
@@ -78,7 +78,7 @@ export async function runDemo(outDir: string, options: { steps?: number; onImage
   } finally {
     await classifier.dispose();
   }
-  const png = await grid(tiles, COLUMNS.length + 1, { columnHeaders: ['image (truth box)', ...COLUMNS.map((c) => c.label)], fontSize: 11 });
+  const png = await grid(tiles, DEMO_COLUMNS.length + 1, { columnHeaders: ['image (truth box)', ...DEMO_COLUMNS.map((c) => c.label)], fontSize: 11 });
   const picture = path.join(outDir, 'demo.png');
   await writeFileAtomic(picture, png);
   return { picture, rows };

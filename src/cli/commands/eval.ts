@@ -12,7 +12,7 @@ import { ROAD_PERCENTILES } from '../../metrics/road.js';
 import { readAnnotations } from '../../node/eval/annotations.js';
 import { checkSettings, type EvalSettings, type MetricSettingsChoice } from '../../node/eval/config.js';
 import { metricPlots } from '../../node/eval/plots.js';
-import { METRIC_NAMES, type MetricName } from '../../node/eval/results.js';
+import { METRIC_NAMES, RESULTS_FILE, type MetricName } from '../../node/eval/results.js';
 import { runEval } from '../../node/eval/runner.js';
 import { csvTable, markdownTable, METRIC_LEGEND, summarize } from '../../node/eval/summary.js';
 import { writeFileAtomic } from '../../node/render.js';
@@ -130,7 +130,7 @@ Examples:
         ...metricChoice,
       };
       await mkdir(o.out, { recursive: true });
-      await checkSettings(path.join(o.out, 'run.json'), settings, existsSync(path.join(o.out, 'results.jsonl')));
+      await checkSettings(path.join(o.out, 'run.json'), settings, existsSync(path.join(o.out, RESULTS_FILE)));
 
       const bars = { eval: progressBar('eval', 'images'), sanity: progressBar('sanity', 'model runs') };
       const started = performance.now();

@@ -30,6 +30,9 @@ export interface ImageRecord {
   combos: Record<string, ComboResult>;
 }
 
+/** The per-image results file inside an eval's --out folder. */
+export const RESULTS_FILE = 'results.jsonl';
+
 export const METRIC_NAMES = ['deletion', 'insertion', 'ad-ic', 'road', 'pointing', 'energy', 'completeness', 'sanity'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 

@@ -20,7 +20,7 @@ import { preparePhoto, type PreparedPhoto } from '../explain-files.js';
 import { createNodeRuntime } from '../runtime.js';
 import { boxesToPhoto, type AnnotatedImage, type Annotations } from './annotations.js';
 import { comboMetrics, type MetricSettings, type PreparedImage } from './image-metrics.js';
-import { appendResult, comboKey, METRIC_FIELD, mergeRecord, readResults, type ComboResult, type ImageRecord, type MetricName } from './results.js';
+import { appendResult, comboKey, METRIC_FIELD, RESULTS_FILE, mergeRecord, readResults, type ComboResult, type ImageRecord, type MetricName } from './results.js';
 import type { MetricSettingsChoice } from './config.js';
 
 export interface EvalRunOptions extends MetricSettingsChoice {
@@ -59,7 +59,7 @@ export function applies(metric: MetricName, method: MethodName): boolean {
 
 export async function runEval(classifier: Classifier, o: EvalRunOptions): Promise<EvalRunResult> {
   await mkdir(o.out, { recursive: true });
-  const file = path.join(o.out, 'results.jsonl');
+  const file = path.join(o.out, RESULTS_FILE);
   const records = await readResults(file);
   const images = o.annotations.images.slice(0, o.limit ?? undefined);
   const combos = o.methods.flatMap((method) => o.layers.map((layer) => ({ method, layer, key: comboKey(method, layer) })));
