@@ -12,7 +12,7 @@ import { int64Tensor } from './graph/tensor-data.js';
 import { BATCH, type Graph, type Node, type Shape } from './graph/types.js';
 import { upgradeOpset } from './graph/opset.js';
 import { makeBatchable } from './batching.js';
-import { differentiate } from './autodiff/differentiate.js';
+import { differentiate, type RuleVariants } from './autodiff/differentiate.js';
 import { defaultLayer, listLayers, resolveLayer, type LayerInfo } from './layers.js';
 import { dimProduct } from './graph/dims.js';
 
@@ -51,6 +51,8 @@ export interface BuildOptions {
   wrt?: string[];
   /** A layer tensor fed from outside instead of computed (its producer is cut off). */
   feed?: string;
+  /** Backward-graph variants for backends that lack an operator feature (see RuleVariants). */
+  variants?: RuleVariants;
 }
 
 export const TARGETS_INPUT = 'rsi/targets';
@@ -194,7 +196,7 @@ export class Model {
       outputs.score = score;
       const wrt = options.wrt ?? [];
       // d score / d y = targets: the seed of the backward pass.
-      const grads = differentiate(graph, [{ tensor: y, grad: TARGETS_INPUT }], wrt, { shapes, source: this.source });
+      const grads = differentiate(graph, [{ tensor: y, grad: TARGETS_INPUT }], wrt, { shapes, source: this.source, variants: options.variants });
       outputs.gradients = grads.map((g, i) => alias(g, `rsi/out/grad${i}`));
     }
     graph.outputs = [outputs.logits, outputs.probs, ...(outputs.score ? [outputs.score] : []), ...outputs.activations, ...outputs.gradients].map(

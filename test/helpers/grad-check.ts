@@ -3,7 +3,7 @@
  * its backward pass, run both in a real onnxruntime session, and compare <grad, v> with the
  * central difference (f(x + e v) - f(x - e v)) / 2e of f(x) = sum_j <R_j, y_j(x)>.
  */
-import { differentiate } from '../../src/engine/autodiff/differentiate.js';
+import { differentiate, type RuleVariants } from '../../src/engine/autodiff/differentiate.js';
 import { cloneGraph } from '../../src/engine/graph/graph-utils.js';
 import { serializeOnnx } from '../../src/engine/graph/onnx-io.js';
 import { inferShapes } from '../../src/engine/graph/shape-inference.js';
@@ -54,6 +54,8 @@ export interface GradCase {
   seededOutputs?: number[];
   opset?: number;
   seed?: number;
+  /** Backward-graph variants passed to differentiate. */
+  variants?: RuleVariants;
 }
 
 export interface GradCheckResult {
@@ -136,7 +138,7 @@ export async function gradCheck(c: GradCase, opts: { eps?: number; directions?: 
     return { tensor: out.name, grad: name };
   });
   const wrt = fed.map((i) => `x${i}`);
-  const gradNames = differentiate(g, seeds, wrt, { shapes, source: 'case' });
+  const gradNames = differentiate(g, seeds, wrt, { shapes, source: 'case', variants: c.variants });
   g.outputs = gradNames.map((n, k) => ({ name: n, dataType: 'float32', shape: feeds[wrt[k]!]!.dims }));
   // Output names must be unique even if a rule passes a gradient straight through.
   const outNames = new Set<string>();

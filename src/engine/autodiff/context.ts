@@ -5,8 +5,22 @@
  */
 import type { Attribute, DataType, Node, Shape } from '../graph/types.js';
 
+/**
+ * Choices between backward graphs that compute the same gradient with different operators,
+ * for backends that lack one (onnxruntime-web's WebGPU kernels do not return MaxPool's Indices).
+ */
+export interface RuleVariants {
+  /**
+   * 'indices' (default): scatter through MaxPool's Indices output. 'mask': recompute each
+   * window's first maximum from `Equal(x, max)` per kernel offset, with the same tie rule.
+   */
+  maxPoolGradient?: 'indices' | 'mask';
+}
+
 export interface GradContext {
   readonly node: Node;
+  /** The variants chosen for this graph. */
+  readonly variants: RuleVariants;
   /** Opset of the graph being written (>= 16 once the engine has prepared it). */
   readonly opset: number;
   /** Gradient tensor flowing into output i, or undefined when none does. */

@@ -8,10 +8,12 @@ import { NameScope, constantValue, producers } from '../graph/graph-utils.js';
 import type { Known } from '../graph/shape-inference.js';
 import { float32Tensor, int64Tensor, tensorToNumbers } from '../graph/tensor-data.js';
 import { FLOAT_TYPES, type Attribute, type Graph, type Node } from '../graph/types.js';
-import type { GradContext } from './context.js';
+import type { GradContext, RuleVariants } from './context.js';
 import { gradRules } from './rules/index.js';
 
 /** The gradient of the score with respect to `tensor` is the tensor named `grad`. */
+export type { RuleVariants } from './context.js';
+
 export interface Seed {
   tensor: string;
   grad: string;
@@ -22,6 +24,8 @@ export interface DifferentiateOptions {
   shapes: Map<string, Known>;
   /** Used in error messages. */
   source?: string;
+  /** Choices between equivalent backward graphs, for backends that lack an operator feature. */
+  variants?: RuleVariants;
 }
 
 /**
@@ -103,6 +107,7 @@ export function differentiate(graph: Graph, seeds: Seed[], wrt: string[], option
     return {
       node,
       opset: graph.opset,
+      variants: options.variants ?? {},
       outputGrad: (i) => outGrads[i],
       needsGrad: (i) => !!node.inputs[i] && depends.has(node.inputs[i]!) && isFloat(node.inputs[i]!),
       shape(t) {

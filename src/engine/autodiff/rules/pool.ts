@@ -22,6 +22,7 @@ const MaxPool: GradRule = (c) => {
   const x = c.node.inputs[0]!;
   const g = c.outputGrad(0);
   if (!g) return;
+  if (c.variants.maxPoolGradient === 'mask') return maxPoolMaskGradient(c, g);
   const indices = c.forwardOutput(1);
   const flat = c.constInt64([-1]);
   const size = c.op('Reshape', [c.op('Size', [x]), c.constInt64([1])]);
@@ -32,6 +33,53 @@ const MaxPool: GradRule = (c) => {
   });
   c.setGrad(0, c.op('Reshape', [scattered, c.op('Shape', [x])]));
 };
+
+/**
+ * The MaxPool gradient without the Indices output (for backends that do not return it).
+ * For each kernel offset t, in onnxruntime's scan order (row-major over the window), the
+ * strided slice x_t of the input holds every window's element at t; a window's gradient goes
+ * to the first t where x_t equals the window's max, which is the element the Indices output
+ * names (onnxruntime keeps the first of equal maxima). The input is padded with NaN, which
+ * equals nothing, so padding and ceil_mode overhang never win. One grouped ConvTranspose with
+ * one-hot kernels puts the K per-offset gradients back onto the input grid, adding where
+ * windows overlap.
+ */
+function maxPoolMaskGradient(c: GradContext, g: string): void {
+  const x = c.node.inputs[0]!;
+  const y = c.node.outputs[0]!;
+  const channels = c.shape(x)[1];
+  if (typeof channels !== 'number') c.fail('the channel count must be fixed');
+  const geo = windowGeometry(c, kernelOf(c));
+  const r = geo.kernel.length;
+  const transpose = transposeAttributes(geo);
+  const endPads = (transpose.pads!.value as number[]).slice(r);
+  const padded = geo.pads.some((p) => p > 0) || endPads.some((p) => p > 0)
+    ? c.op('Pad', [x, c.constInt64([0, 0, ...geo.pads.slice(0, r), 0, 0, ...endPads]), c.constFloat([NaN], [])])
+    : x;
+  const offsets = geo.kernel.reduce<number[][]>((acc, k) => acc.flatMap((o) => Array.from({ length: k }, (_, i) => [...o, i])), [[]]);
+  const axes = c.constInt64(Array.from({ length: r }, (_, i) => i + 2));
+  const steps = c.constInt64(geo.strides);
+  const offsetAxis = c.constInt64([2]);
+  let remaining: string | undefined; // 1 where no earlier offset held the window's max
+  const parts = offsets.map((t, n) => {
+    const starts = t.map((ti, i) => ti * geo.dilations[i]!);
+    const ends = starts.map((s0, i) => s0 + (geo.outSize[i]! - 1) * geo.strides[i]! + 1);
+    const xt = c.op('Slice', [padded, c.constInt64(starts), c.constInt64(ends), axes, steps]);
+    const hit = c.op('Cast', [c.op('Equal', [xt, y])], { to: A.int(1) });
+    const first = remaining ? c.op('Mul', [hit, remaining]) : hit;
+    if (n < offsets.length - 1) remaining = c.op('Sub', [remaining ?? c.constFloat([1], []), first]);
+    return c.op('Unsqueeze', [c.op('Mul', [g, first]), offsetAxis]);
+  });
+  const k = offsets.length;
+  const ch = channels as number;
+  const stacked = c.op('Concat', parts, { axis: A.int(2) });
+  const grouped = c.op('Reshape', [stacked, c.constInt64([0, ch * k, ...geo.outSize])]);
+  // Weight [C*K, 1, kernel...]: input channel c*K + t carries a 1 at kernel offset t.
+  const weight = new Float32Array(ch * k * k);
+  for (let cc = 0; cc < ch; cc++) for (let t = 0; t < k; t++) weight[(cc * k + t) * k + t] = 1;
+  const kernel = c.constFloat(weight, [ch * k, 1, ...geo.kernel]);
+  c.setGrad(0, c.op('ConvTranspose', [grouped, kernel], { ...transpose, group: A.int(ch) }));
+}
 
 /**
  * Number of elements each window averages over, along one spatial axis, as onnxruntime
