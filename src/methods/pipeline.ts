@@ -37,7 +37,10 @@ export class Pipeline {
   ) {}
 
   /** A cached session for a graph variant of the model. */
-  async session(options: BuildOptions): Promise<BuiltSession> {
+  async session(requested: BuildOptions): Promise<BuiltSession> {
+    // The runtime's backend may need other backward graphs (e.g. WebGPU: MaxPool without Indices).
+    const variants = this.runtime.options.variants;
+    const options = variants ? { ...requested, variants } : requested;
     let id = modelIds.get(this.model);
     if (!id) modelIds.set(this.model, (id = nextId++));
     const key = `${id}|${JSON.stringify(options)}`;

@@ -46,6 +46,8 @@ export class StieltjesAccumulator {
   private readonly wCur: number;
   /** Points seen. */
   count = 0;
+  /** Sum over all elements so far: the running total that completeness compares with the score change. */
+  total = 0;
 
   constructor(
     size: number,
@@ -67,11 +69,15 @@ export class StieltjesAccumulator {
       const s = this.sum;
       const wp = this.wPrev;
       const wc = this.wCur;
+      let step = 0;
       for (let e = 0; e < n; e++) {
         const gp = t ? t(pg[e]!) : pg[e]!;
         const gc = t ? t(g[offset + e]!) : g[offset + e]!;
-        s[e]! += (wp * gp + wc * gc) * (a[offset + e]! - pa[e]!);
+        const d = (wp * gp + wc * gc) * (a[offset + e]! - pa[e]!);
+        s[e]! += d;
+        step += d;
       }
+      this.total += step;
     }
     this.prevA = a.slice(offset, offset + n);
     this.prevG = g.slice(offset, offset + n);

@@ -19,6 +19,8 @@ import type { CommonOptions } from './types.js';
  */
 export type Weighting = 'guided' | 'relu-grad' | 'plain';
 export const WEIGHTINGS: readonly Weighting[] = ['guided', 'relu-grad', 'plain'];
+/** The weighting used when none is given. */
+export const DEFAULT_WEIGHTING: Weighting = 'guided';
 
 export interface RsiGradCamOptions extends CommonOptions {
   /** Intervals m of the path (m + 1 points). Default 50. */
@@ -29,7 +31,7 @@ export interface RsiGradCamOptions extends CommonOptions {
   paths?: Float32Array[][];
   /** Riemann-Stieltjes rule. Default 'trapezoid'. */
   rule?: StieltjesRule;
-  /** Channel weighting. Default 'guided'. */
+  /** Channel weighting. Default DEFAULT_WEIGHTING. */
   weighting?: Weighting;
   /** Also return the element-wise IG at the layer (`integratedGradients` on each result). */
   returnAttributions?: boolean;
@@ -61,7 +63,7 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
     const baselines = paths ? [] : images.map((_, i) => this.baselineFor(options.baseline, i, images.length, per));
     const { session, outputs } = await p.session(this.sessionFor(layer, ctx.scoreMode));
     const size = channels * hw;
-    const weighting = options.weighting ?? 'guided';
+    const weighting = options.weighting ?? DEFAULT_WEIGHTING;
     const rule = options.rule ?? 'trapezoid';
     const totalPoints = images.reduce((n, _, i) => n + (paths ? paths[i]!.length : alphas.length), 0);
     let done = 0;
@@ -79,6 +81,7 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
       let aX: Float32Array | undefined;
       let s0 = 0;
       let sX = 0;
+      const trace = { alphas: [] as number[], scores: [] as number[], runningSum: [] as number[] };
       for (let start = 0; start < n; start += batch) {
         const count = Math.min(batch, n - start);
         const input = new Float32Array(count * per);
@@ -101,6 +104,10 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
           const i = start + j;
           ig.add(a, g, j * size);
           igRelu?.add(a, g, j * size);
+          const pt = points[i]!;
+          trace.alphas.push(typeof pt === 'number' ? pt : i / (n - 1));
+          trace.scores.push(s[j]!);
+          trace.runningSum.push(ig.total);
           if (i === 0) {
             a0 = a.slice(0, size);
             s0 = s[0]!;
@@ -134,6 +141,7 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
           relativeCompletenessError: delta !== 0 ? Math.abs(error) / Math.abs(delta) : Math.abs(error) === 0 ? 0 : Infinity,
           baselineScore: s0,
           steps: n - 1,
+          pathTrace: trace,
           ...(options.returnAttributions ? { integratedGradients: igF } : {}),
         },
       });

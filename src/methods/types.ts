@@ -61,6 +61,12 @@ export interface Explanation {
   baselineScore?: number;
   /** Path methods: number of intervals m (m + 1 points). */
   steps?: number;
+  /**
+   * Path methods, per path point: its position (alpha, 0 = baseline, 1 = image), the score
+   * there, and the running sum of the attributions up to it (completeness: the last running
+   * sum is close to the last score minus the first).
+   */
+  pathTrace?: { alphas: number[]; scores: number[]; runningSum: number[] };
   /** Element-wise IG at the layer, [C, H*W] (RSI-Grad-CAM with returnAttributions). */
   integratedGradients?: Float32Array;
   /** Milliseconds spent on this image (its share of batched work). */

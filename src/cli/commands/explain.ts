@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import type { Classifier } from '../../classifier.js';
 import { renderOverlay } from '../../image/overlay.js';
+import { explanationJson } from '../../explanation-json.js';
 import { explainFile, type PhotoExplanation } from '../../node/explain-files.js';
 import { encodePng, writeFileAtomic } from '../../node/render.js';
 import { METHOD_NAMES } from '../../methods/registry.js';
@@ -62,7 +63,7 @@ Examples:
           const stem = path.join(o.out, `${path.parse(file).name}.${method}`);
           const overlay = renderOverlay(r.photo, r.photoHeatmap, { colormap: o.colormap, alpha: o.alpha });
           await writeFileAtomic(`${stem}.png`, await encodePng(overlay));
-          if (o.raw) await writeFileAtomic(`${stem}.json`, new TextEncoder().encode(`${JSON.stringify(rawJson(classifier, r, method, o.steps, loadMs, explainMs))}\n`));
+          if (o.raw) await writeFileAtomic(`${stem}.json`, new TextEncoder().encode(`${JSON.stringify(rawJson(classifier, r, loadMs, explainMs))}\n`));
           const e = r.explanation;
           summaries.push(`${file}: ${classifier.label(e.target)} (p=${e.probability.toFixed(3)}) -> ${stem}.png`);
         }
@@ -76,31 +77,12 @@ Examples:
     });
 }
 
-/** The --raw JSON: every field a researcher needs to redo the picture or the statistics. */
-function rawJson(c: Classifier, r: PhotoExplanation, method: string, steps: number, loadMs: number, explainMs: number) {
-  const e = r.explanation;
-  const layer = c.model.layer(e.layer);
-  return {
-    method,
-    model: c.info.source,
+/** The --raw JSON of one photo. */
+function rawJson(c: Classifier, r: PhotoExplanation, loadMs: number, explainMs: number) {
+  return explanationJson(c, r.explanation, {
     image: r.file,
     imageSize: [r.photo.width, r.photo.height],
-    layer: e.layer,
-    layerModules: layer.modules,
-    steps: method === 'rsi-grad-cam' ? (e.steps ?? steps) : undefined,
-    score: e.scoreMode,
-    scoreValue: e.score,
-    target: { index: e.target, label: c.label(e.target) },
-    probability: e.probability,
-    logit: e.logit,
-    topk: e.topk.map((t) => ({ index: t.index, label: c.label(t.index), probability: t.probability })),
-    camShape: e.camShape,
-    cam: Array.from(e.cam),
-    weights: Array.from(e.weights),
-    completenessError: e.completenessError,
-    relativeCompletenessError: e.relativeCompletenessError,
-    baselineScore: e.baselineScore,
     fit: r.geometry.fit,
     timings: { load: loadMs, explain: explainMs },
-  };
+  });
 }

@@ -4,6 +4,7 @@
  * `onnxruntime-web`), so the same core runs in Node and in the browser.
  */
 import type * as OrtCommon from 'onnxruntime-common';
+import type { RuleVariants } from '../autodiff/context.js';
 
 /** The part of an onnxruntime package the engine uses. */
 export interface OrtModule {
@@ -16,6 +17,10 @@ export interface RuntimeOptions {
   threads?: number;
   /** Sessions kept alive at once; the least recently used is released first. */
   maxSessions?: number;
+  /** onnxruntime execution providers, e.g. ['webgpu'] with onnxruntime-web (default: the package's own). */
+  executionProviders?: OrtCommon.InferenceSession.SessionOptions['executionProviders'];
+  /** Backward-graph variants this backend needs, e.g. { maxPoolGradient: 'mask' } for WebGPU. */
+  variants?: RuleVariants;
 }
 
 /** A float tensor going in or coming out: plain data plus its shape. */
@@ -88,6 +93,7 @@ export class Runtime {
       executionMode: 'sequential',
     };
     if (this.options.threads) opts.intraOpNumThreads = this.options.threads;
+    if (this.options.executionProviders) opts.executionProviders = this.options.executionProviders;
     const s = await this.ort.InferenceSession.create(bytes, opts);
     return new EngineSession(this.ort, s);
   }

@@ -108,3 +108,23 @@ test('demo CNN: the layer gradient through its MaxPools is the same with either 
   assert.ok(scale > 0);
   assert.ok(worst <= 1e-6 * scale, `max difference ${worst} (scale ${scale})`);
 });
+
+test('a runtime with variants { maxPoolGradient: mask } gives the classifier the same RSI-Grad-CAM as the default', async () => {
+  const { Classifier } = await import('../../../src/classifier.js');
+  const { Runtime } = await import('../../../src/engine/runtime/runtime.js');
+  const ort = await import('onnxruntime-node');
+  const graph = await readOnnxFile(path.join(REPO_ROOT, 'assets/demo/demo-cnn.onnx'));
+  const model = Model.prepare(graph, { source: 'demo' });
+  const [, c, h, w] = model.inputShape;
+  const rand = rng(8);
+  const input = Float32Array.from({ length: c * h * w }, () => rand(0, 1));
+  const results = [];
+  for (const variants of [undefined, mask]) {
+    const classifier = new Classifier(model, new Runtime(ort, { threads: 1, variants }), { source: 'demo' });
+    const [e] = await classifier.explain([input], { method: 'rsi-grad-cam', baseline: new Float32Array(input.length), steps: 8, layer: model.layers[0]!.tensor });
+    results.push(e!);
+    await classifier.dispose();
+  }
+  assert.ok(results[0]!.cam.some((v) => v > 0));
+  for (let i = 0; i < results[0]!.cam.length; i++) assert.ok(Math.abs(results[0]!.cam[i]! - results[1]!.cam[i]!) <= 1e-6 * Math.max(...results[0]!.cam));
+});
