@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import { generateSample } from '../src/demo/generate.js';
 import { energyPointingGame } from '../src/metrics/energy-pointing.js';
 import { pointingGame } from '../src/metrics/pointing-game.js';
-import { loadModel, ASSETS } from '../src/node/load-model.js';
+import { loadModel } from '../src/node/load-model.js';
+import { ASSETS } from '../src/node/package-root.js';
 import { meanCi } from '../src/metrics/stats.js';
 import { DEMO_COLUMNS } from '../src/node/demo-run.js';
 

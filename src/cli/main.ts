@@ -1,6 +1,7 @@
 /** The `rsi-grad-cam` command line. */
 import { Command } from 'commander';
 import { reportError } from './errors.js';
+import { PACKAGE_VERSION } from '../node/package-root.js';
 import { registerExplain } from './commands/explain.js';
 import { registerLayers } from './commands/layers.js';
 import { registerCompare } from './commands/compare.js';
@@ -11,7 +12,7 @@ import { registerEval } from './commands/eval.js';
 export function buildProgram(): Command {
   const program = new Command('rsi-grad-cam')
     .description('Explain what a convolutional image classifier looks at: RSI-Grad-CAM, Grad-CAM and metrics, on onnxruntime.')
-    .version('0.1.0')
+    .version(PACKAGE_VERSION)
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   for (const register of [registerExplain, registerLayers, registerCompare, registerDemo, registerGenerate, registerEval]) {

@@ -5,7 +5,6 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Classifier } from '../classifier.js';
 import { findCatalogueEntry, CATALOGUE } from '../catalogue.js';
 import { Model } from '../engine/model.js';
@@ -20,6 +19,7 @@ import { resolveInputSpec } from './image-io.js';
 import { readOnnxFile } from './load-onnx.js';
 import { loadTfjsModelFromFile } from './load-tfjs.js';
 import { createNodeRuntime } from './runtime.js';
+import { ASSETS } from './package-root.js';
 
 export interface LoadModelOptions {
   /** Preprocessing: a preset name, a JSON file path, or a spec. Overrides what the model carries. */
@@ -38,8 +38,6 @@ export interface LoadModelOptions {
   runtime?: Runtime;
   runtimeOptions?: RuntimeOptions;
 }
-
-const ASSETS = fileURLToPath(new URL('../../assets/', import.meta.url));
 
 /** Load a classifier for explanation. */
 export async function loadModel(source: string, options: LoadModelOptions = {}): Promise<Classifier> {
@@ -163,5 +161,3 @@ async function download(url: string, options: LoadModelOptions): Promise<string>
   }
   return local;
 }
-
-export { ASSETS };
