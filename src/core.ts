@@ -29,3 +29,4 @@ export { Classifier, type ClassifierInfo, type ExplainOptions, type LayerListing
 export { CATALOGUE, findCatalogueEntry, type CatalogueEntry } from './catalogue.js';
 export * from './image/index.js';
 export { explanationJson, type ExplanationJsonContext } from './explanation-json.js';
+export { importModelFile, readSidecars, assembleWeights, parseLabels, modelStem, type ModelFileReader, type ImportedModelFile, type ModelSidecars } from './model-files.js';

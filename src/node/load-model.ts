@@ -10,8 +10,9 @@ import { findCatalogueEntry, CATALOGUE } from '../catalogue.js';
 import { Model } from '../engine/model.js';
 import type { Graph } from '../engine/graph/types.js';
 import type { Runtime, RuntimeOptions } from '../engine/runtime/runtime.js';
-import { ModelFormatError, OptionError } from '../errors.js';
-import { parseInputSpec, presetSpec, type InputSpec, type PresetName } from '../image/preprocess.js';
+import { ModelFormatError } from '../errors.js';
+import { presetSpec, type InputSpec, type PresetName } from '../image/preprocess.js';
+import { readSidecars, type ModelSidecars } from '../model-files.js';
 import type { FitMode } from '../image/fit.js';
 import { parseModelJson } from '../importers/tfjs/model-json.js';
 import { cacheFolderFor, defaultCacheDir, fetchToCache, type DownloadProgress } from './download.js';
@@ -74,7 +75,7 @@ export async function loadModel(source: string, options: LoadModelOptions = {}):
   const model = Model.prepare(graph, { source, logits, inputSize: options.inputSize, aliases: layerNames });
 
   const defaults: Partial<InputSpec> = { size: model.imageSize, layout: model.inputLayout };
-  const side = entry ? {} : await sidecars(file, isTfjs);
+  const side = entry ? {} : await sidecars(file);
   let spec = carried.spec ?? side.spec;
   if (options.preprocess !== undefined) {
     spec = typeof options.preprocess === 'string' ? await resolveInputSpec(options.preprocess, defaults) : options.preprocess;
@@ -93,43 +94,9 @@ export async function loadModel(source: string, options: LoadModelOptions = {}):
     fit: options.fit ?? carried.fit ?? side.fit ?? 'stretch',
   });
 
-  async function sidecars(f: string, tfjs: boolean): Promise<{ spec?: InputSpec; labels?: string[]; fit?: FitMode }> {
+  async function sidecars(f: string): Promise<ModelSidecars> {
     const dir = path.dirname(f);
-    const stem = path.basename(f).replace(/\.(onnx|json)$/i, '');
-    const out: { spec?: InputSpec; labels?: string[]; fit?: FitMode } = {};
-    // <model>.preprocess.json, or preprocess.json in the model's folder.
-    for (const p of [path.join(dir, `${stem}.preprocess.json`), path.join(dir, 'preprocess.json')]) {
-      const json = await readJson(p);
-      if (json === undefined) continue;
-      const { fit, ...rest } = json as Record<string, unknown>;
-      out.spec = parseInputSpec(rest, p, defaults);
-      if (typeof fit === 'string') out.fit = fit as FitMode;
-      break;
-    }
-    // <model>.labels.json / labels.json (an array), or Teachable Machine's metadata.json ({ labels }).
-    for (const p of [path.join(dir, `${stem}.labels.json`), path.join(dir, 'labels.json'), ...(tfjs ? [path.join(dir, 'metadata.json')] : [])]) {
-      const json = await readJson(p);
-      if (json === undefined) continue;
-      const labels = Array.isArray(json) ? json : (json as { labels?: unknown }).labels;
-      if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string')) throw new OptionError(`${p}: expected an array of class names (or { "labels": [...] })`);
-      out.labels = labels as string[];
-      break;
-    }
-    return out;
-  }
-}
-
-async function readJson(p: string): Promise<unknown | undefined> {
-  let text: string;
-  try {
-    text = await readFile(p, 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new OptionError(`${p}: not valid JSON (${(e as Error).message})`);
+    return readSidecars(path.basename(f), (rel) => readFile(path.join(dir, rel)).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), () => undefined), defaults);
   }
 }
 
