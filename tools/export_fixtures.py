@@ -17,6 +17,7 @@ weights), so they are an oracle independent of float32 rounding in either runtim
 import collections
 import copy
 import json
+import math
 import os
 import sys
 
@@ -351,6 +352,109 @@ class UpsampleNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
+class DepthwiseSeparable(nn.Sequential):
+    """MobileNet v1 block with the padding as its own module before the depthwise conv, as
+    Keras-ported PyTorch MobileNets write it: pad, dw 3x3 (no padding), BN, ReLU6, pw 1x1, BN, ReLU6."""
+
+    def __init__(self, pad, cin, cout, stride):
+        super().__init__(pad, nn.Conv2d(cin, cin, 3, stride, 0, groups=cin, bias=False), nn.BatchNorm2d(cin), nn.ReLU6(),
+                         nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU6())
+
+
+class FunctionalPad(nn.Module):
+    """F.pad called in forward (not a module of its own in torch.nn)."""
+
+    def __init__(self, pads):
+        super().__init__()
+        self.pads = pads
+
+    def forward(self, x):
+        return F.pad(x, self.pads)
+
+
+class MobileNetV1Pad(nn.Module):
+    """MobileNet v1 with explicit Pad nodes before the depthwise convs: nn.ZeroPad2d (symmetric
+    and TF-style (0, 1, 0, 1) before stride 2), F.pad, nn.ConstantPad2d with a non-zero value.
+    At opset >= 11 torch writes each as ConstantOfShape-Concat-Reshape-Slice-Transpose-Reshape-Cast-Pad."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            conv_bn(3, 8, 3, 2, act='relu6'),                                  # 0 -> 16x16
+            DepthwiseSeparable(nn.ZeroPad2d(1), 8, 16, 1),                      # 1
+            DepthwiseSeparable(nn.ZeroPad2d((0, 1, 0, 1)), 16, 24, 2),          # 2 -> 8x8
+            DepthwiseSeparable(FunctionalPad((1, 1, 1, 1)), 24, 24, 1),         # 3
+            DepthwiseSeparable(nn.ConstantPad2d((1, 1, 1, 1), 0.5), 24, 32, 1),  # 4
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(32, NUM_CLASSES)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def same_padding_int(x, k, s, d):
+    """timm before 0.9 (padding.get_same_padding): Python ints; traced as Sub(constant, Gather(Shape))."""
+    return max((math.ceil(x / s) - 1) * s + (k - 1) * d + 1 - x, 0)
+
+
+def same_padding_tensor(x, k, s, d):
+    """timm 0.9+ (padding.get_same_padding): while tracing, x is a tensor and the padding is
+    traced as Cast, Div, Ceil, Sub, Mul, Add, Sub, Clip; in eager mode it is the int rule."""
+    if isinstance(x, torch.Tensor):
+        return torch.clamp(((x / s).ceil() - 1) * s + (k - 1) * d + 1 - x, min=0)
+    return same_padding_int(x, k, s, d)
+
+
+def pad_same(x, k, s, d, value=0.0, rule=same_padding_tensor):
+    """timm's pad_same: TensorFlow 'SAME' padding computed from x.shape at run time."""
+    ih, iw = x.size()[-2:]
+    pad_h, pad_w = rule(ih, k[0], s[0], d[0]), rule(iw, k[1], s[1], d[1])
+    return F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2), value=value)
+
+
+class Conv2dSame(nn.Conv2d):
+    """timm's Conv2dSame: pad_same, then a conv without padding."""
+
+    def __init__(self, *args, rule=same_padding_tensor, **kwargs):
+        super().__init__(*args, padding=0, **kwargs)
+        self.rule = rule
+
+    def forward(self, x):
+        x = pad_same(x, self.kernel_size, self.stride, self.dilation, rule=self.rule)
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+class MaxPool2dSame(nn.MaxPool2d):
+    """timm's MaxPool2dSame: pad_same with -inf, then max pooling."""
+
+    def __init__(self, k, s):
+        super().__init__(k, s)
+
+    def forward(self, x):
+        k, s = (self.kernel_size,) * 2, (self.stride,) * 2
+        x = pad_same(x, k, s, (1, 1), value=-float('inf'))
+        return F.max_pool2d(x, k, s, 0, 1, self.ceil_mode)
+
+
+class TFSameNet(nn.Module):
+    """TF-'same' dynamic padding as timm's tf_* models compute it, in both timm versions."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(Conv2dSame(3, 8, 3, 2, bias=False), nn.BatchNorm2d(8), nn.SiLU())  # -> 16x16
+        self.pool = MaxPool2dSame(3, 2)                                                             # -> 8x8
+        self.block = nn.Sequential(Conv2dSame(8, 16, 3, 1, dilation=2, bias=False, rule=same_padding_int),
+                                   nn.BatchNorm2d(16), nn.ReLU())
+        self.dw = nn.Sequential(Conv2dSame(16, 16, 5, 2, groups=16, bias=False), nn.BatchNorm2d(16), nn.ReLU())  # -> 4x4
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, NUM_CLASSES)
+
+    def forward(self, x):
+        x = self.dw(self.block(self.pool(self.stem(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
 # name: (constructor, input shape, layout, opset, dynamic batch, [inner layer, Grad-CAM layer], description)
 SPECS = collections.OrderedDict([
     ('vgg', (VGG, (1, 3, 32, 32), 'NCHW', 13, True, ['features.3', 'features.10'],
@@ -377,6 +481,12 @@ SPECS = collections.OrderedDict([
                       'NHWC input; first op is a Transpose(perm 0,3,1,2) as tf2onnx writes')),
     ('variety_upsample', (UpsampleNet, (1, 3, 32, 32), 'NCHW', 13, True, ['enc2', 'dec2'],
                           'nn.Upsample nearest x2 and bilinear x2 (align_corners=False) as Resize inside the net, convs after')),
+    ('variety_pad', (MobileNetV1Pad, (1, 3, 32, 32), 'NCHW', 13, True, ['features.1', 'features.4'],
+                     'MobileNet v1 with explicit Pad modules before the depthwise convs (ZeroPad2d, F.pad, ConstantPad2d 0.5): '
+                     'the F.pad chain ConstantOfShape-Concat-Reshape-Slice-Transpose-Reshape-Cast-Pad')),
+    ('variety_pad_same', (TFSameNet, (1, 3, 30, 30), 'NCHW', 11, True, ['stem', 'dw'],
+                          "timm-style Conv2dSame / MaxPool2dSame (pad_same from x.shape: Shape-Gather-arithmetic-Cast-Unsqueeze-Concat "
+                          "then the F.pad chain), opset 11, 30x30 input so 'same' pads are asymmetric")),
 ])
 
 

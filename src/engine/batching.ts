@@ -15,15 +15,7 @@ import { attrInt } from './graph/attributes.js';
  * left it open), rewrite batch-1 constants, and return the inferred shapes.
  */
 export function makeBatchable(graph: Graph, source: string, fixDims?: (i: number) => number | undefined): Map<string, Known> {
-  const input = graph.inputs[0];
-  if (!input?.shape) throw new BatchingError(`${source}: the model input has no shape`);
-  input.shape = input.shape.map((d, i) => (i === 0 ? BATCH : typeof d === 'number' ? d : fixDims?.(i) ?? d));
-  // Shapes recorded by the exporter carry its batch size; only ops without a shape rule use them.
-  for (const [k, v] of graph.valueInfo) {
-    if (v.shape && v.shape.length > 0 && (v.shape[0] === 1 || typeof v.shape[0] === 'string')) {
-      graph.valueInfo.set(k, { ...v, shape: [BATCH, ...v.shape.slice(1)] });
-    }
-  }
+  symbolicBatch(graph, source, fixDims);
   for (let round = 0; round <= graph.nodes.length; round++) {
     const shapes = inferShapes(graph, source);
     if (!rewriteOne(graph, shapes)) {
@@ -33,6 +25,23 @@ export function makeBatchable(graph: Graph, source: string, fixDims?: (i: number
     }
   }
   throw new BatchingError(`${source}: could not make the batch dimension variable`);
+}
+
+/**
+ * Give the image input the symbolic batch `N` (and fixed spatial size where the file left it
+ * open), and the shapes the exporter recorded too, so nothing downstream sees the export's
+ * batch size as a constant.
+ */
+export function symbolicBatch(graph: Graph, source: string, fixDims?: (i: number) => number | undefined): void {
+  const input = graph.inputs[0];
+  if (!input?.shape) throw new BatchingError(`${source}: the model input has no shape`);
+  input.shape = input.shape.map((d, i) => (i === 0 ? BATCH : typeof d === 'number' ? d : fixDims?.(i) ?? d));
+  // Shapes recorded by the exporter carry its batch size; only ops without a shape rule use them.
+  for (const [k, v] of graph.valueInfo) {
+    if (v.shape && v.shape.length > 0 && (v.shape[0] === 1 || typeof v.shape[0] === 'string')) {
+      graph.valueInfo.set(k, { ...v, shape: [BATCH, ...v.shape.slice(1)] });
+    }
+  }
 }
 
 function rewriteOne(graph: Graph, shapes: Map<string, Known>): boolean {

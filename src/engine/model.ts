@@ -11,7 +11,8 @@ import { inferShapes, type Known } from './graph/shape-inference.js';
 import { int64Tensor } from './graph/tensor-data.js';
 import { BATCH, type Graph, type Node, type Shape } from './graph/types.js';
 import { upgradeOpset } from './graph/opset.js';
-import { makeBatchable } from './batching.js';
+import { makeBatchable, symbolicBatch } from './batching.js';
+import { foldConstants } from './graph/fold.js';
 import { differentiate, type RuleVariants } from './autodiff/differentiate.js';
 import { defaultLayer, listLayers, resolveLayer, type LayerInfo } from './layers.js';
 import { dimProduct } from './graph/dims.js';
@@ -113,6 +114,10 @@ export class Model {
     const size = options.inputSize;
     const fix = (i: number) => (size && i >= 2 ? size[i - 2] : undefined);
     input.shape = input.shape.map((d, i) => (typeof d === 'number' || i === 0 ? d : fix(i) ?? d));
+    // Shape arithmetic (F.pad chains, 'same' padding from x.shape) becomes constants first:
+    // shape inference needs pads and targets as constants. The batch stays symbolic.
+    symbolicBatch(graph, source, fix);
+    foldConstants(graph, source);
     const pre = inferShapes(graph, source);
     upgradeOpset(graph, source, (t) => pre.get(t)?.shape?.length);
     makeBatchable(graph, source, fix);
@@ -172,7 +177,15 @@ export class Model {
     const shapes = new Map(this.shapes);
     if (options.feed) cutAt(graph, options.feed, this.shapeOf(options.feed), names);
 
+    // A graph output is the tensor itself. An Identity from a node's output to a graph output
+    // is not safe in onnxruntime: its basic optimizer fuses Pad into the next Conv without
+    // an edge from the Pad's input producer to the Conv, then removes such an Identity by
+    // renaming that producer's output, which leaves the Conv reading a tensor that no longer
+    // exists ("... is not a graph input, initializer, or output of a previous node").
+    // Graph inputs (the image, a fed layer, the targets seed) still need an Identity.
+    const inputs = new Set(graph.inputs.map((v) => v.name));
     const alias = (t: string, base: string) => {
+      if (!inputs.has(t) && t !== TARGETS_INPUT) return t;
       const n = names.fresh(base);
       graph.nodes.push(node(names, 'Identity', [t], [n]));
       return n;
@@ -199,9 +212,8 @@ export class Model {
       const grads = differentiate(graph, [{ tensor: y, grad: TARGETS_INPUT }], wrt, { shapes, source: this.source, variants: options.variants });
       outputs.gradients = grads.map((g, i) => alias(g, `rsi/out/grad${i}`));
     }
-    graph.outputs = [outputs.logits, outputs.probs, ...(outputs.score ? [outputs.score] : []), ...outputs.activations, ...outputs.gradients].map(
-      (name) => ({ name, dataType: 'float32' as const }),
-    );
+    const unique = new Set([outputs.logits, outputs.probs, ...(outputs.score ? [outputs.score] : []), ...outputs.activations, ...outputs.gradients]);
+    graph.outputs = [...unique].map((name) => ({ name, dataType: 'float32' as const }));
     pruneUnused(graph);
     return { graph, outputs };
   }

@@ -62,11 +62,14 @@ export function constantValue(graph: Graph, name: string, prod?: Map<string, Nod
   const init = graph.initializers.get(name);
   if (init) return init;
   const p = (prod ?? producers(graph)).get(name);
-  if (p && p.opType === 'Constant') return attrTensor(p, 'value') ?? constantNodeValue(p);
+  if (p && p.opType === 'Constant') return constantNodeValue(p);
   return undefined;
 }
 
-function constantNodeValue(n: Node): TensorData | undefined {
+/** The value of a Constant node (value, value_float(s), value_int(s)); undefined for sparse and string ones. */
+export function constantNodeValue(n: Node): TensorData | undefined {
+  const t = attrTensor(n, 'value');
+  if (t) return t;
   const a = n.attributes;
   const v = a['value_float'] ?? a['value_floats'] ?? a['value_int'] ?? a['value_ints'];
   if (!v) return undefined;

@@ -4,23 +4,12 @@
  */
 import onnxProto from 'onnx-proto';
 import { ModelFormatError } from '../../errors.js';
-import type { Attribute, DataType, Graph, Node, OpsetImport, Shape, TensorData, ValueInfo } from './types.js';
+import { ONNX_DATA_TYPES, type Attribute, type DataType, type Graph, type Node, type OpsetImport, type Shape, type TensorData, type ValueInfo } from './types.js';
 import { emptyTyped, tensorToNumbers, typedFromBytes, typedToBytes } from './tensor-data.js';
 
 const { onnx } = onnxProto;
 
-const DT_FROM_ONNX: Record<number, DataType> = {
-  1: 'float32',
-  2: 'uint8',
-  3: 'int8',
-  4: 'uint16',
-  5: 'int16',
-  6: 'int32',
-  7: 'int64',
-  9: 'bool',
-  10: 'float16',
-  11: 'float64',
-};
+const DT_FROM_ONNX = ONNX_DATA_TYPES;
 const DT_TO_ONNX: Record<DataType, number> = {
   float32: 1,
   uint8: 2,

@@ -7,7 +7,7 @@ import { ModelFormatError } from '../../errors.js';
 import { attrFloats, attrInt, attrInts, attrString, attrTensor } from './attributes.js';
 import { broadcastShapes, dimDiv, dimMul, dimProduct, formatShape } from './dims.js';
 import { tensorToNumbers } from './tensor-data.js';
-import type { DataType, Dim, Graph, Node, Shape, ValueInfo } from './types.js';
+import { ONNX_DATA_TYPES, type DataType, type Dim, type Graph, type Node, type Shape, type TensorData, type ValueInfo } from './types.js';
 import { constantValue } from './graph-utils.js';
 
 /** What is known about a tensor during inference. */
@@ -191,8 +191,7 @@ export const shapeRules: Record<string, ShapeRule> = {
   },
   Cast: (c) => {
     const to = attrInt(c.node, 'to', 1);
-    const map: Record<number, DataType> = { 1: 'float32', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64', 2: 'uint8' };
-    return [{ dataType: map[to] ?? 'float32', shape: c.inputs[0]?.shape, values: c.values(0) }];
+    return [{ dataType: ONNX_DATA_TYPES[to] ?? 'float32', shape: c.inputs[0]?.shape, values: c.values(0) }];
   },
   Conv: (c) => {
     const w = c.shape(1);
@@ -509,49 +508,61 @@ export function hasShapeRule(op: string): boolean {
  * (and so is everything downstream of them) unless the file recorded their shape.
  */
 export function inferShapes(graph: Graph, source = 'model'): Map<string, Known> {
+  const known = seedKnown(graph);
+  for (const node of graph.nodes) inferNode(graph, node, known, source);
+  return known;
+}
+
+/** What is known before any node runs: the graph inputs and the initializers. */
+export function seedKnown(graph: Graph): Map<string, Known> {
   const known = new Map<string, Known>();
   for (const v of graph.inputs) known.set(v.name, { dataType: v.dataType, shape: v.shape });
-  for (const [name, t] of graph.initializers) {
-    known.set(name, {
-      dataType: t.dataType,
-      shape: t.dims,
-      values: (t.dataType === 'int64' || t.dataType === 'int32') && t.data.length <= 64 ? tensorToNumbers(t) : undefined,
-    });
-  }
-  for (const node of graph.nodes) {
-    const rule = shapeRules[node.opType];
-    const inputs = node.inputs.map((n) => (n ? known.get(n) : undefined));
-    const fail = (message: string): never => {
-      throw new ModelFormatError(`${source}: node '${node.name}' (${node.opType}): ${message}`);
-    };
-    const ctx: ShapeContext = {
-      node,
-      inputs,
-      shape(i) {
-        const s = inputs[i]?.shape;
-        if (!s) fail(`the shape of input ${i} ('${node.inputs[i]}') is unknown`);
-        return s!;
-      },
-      values: (i) => inputs[i]?.values ?? constValues(graph, node.inputs[i]),
-      ints(i, what) {
-        const v = ctx.values(i);
-        if (!v || v.some((d) => typeof d !== 'number')) fail(`${what} ('${node.inputs[i]}') must be a constant the engine can evaluate`);
-        return v as number[];
-      },
-      fail,
-    };
-    let outs: Known[] | undefined;
-    if (rule && (node.domain === '' || node.domain === 'ai.onnx')) {
-      const required = node.opType === 'Constant' ? [] : [0];
-      if (required.every((i) => inputs[i]?.shape)) outs = rule(ctx);
-    }
-    node.outputs.forEach((o, i) => {
-      if (!o) return;
-      const k = outs?.[i] ?? recorded(graph, o);
-      if (k) known.set(o, k);
-    });
-  }
+  for (const [name, t] of graph.initializers) known.set(name, knownOfTensor(t));
   return known;
+}
+
+/** A constant's type, shape and (for small integer tensors) values. */
+export function knownOfTensor(t: TensorData): Known {
+  return {
+    dataType: t.dataType,
+    shape: t.dims,
+    values: (t.dataType === 'int64' || t.dataType === 'int32') && t.data.length <= 64 ? tensorToNumbers(t) : undefined,
+  };
+}
+
+/** Infer one node's outputs into `known`, from its inputs' entries (nodes in topological order). */
+export function inferNode(graph: Graph, node: Node, known: Map<string, Known>, source = 'model'): void {
+  const rule = shapeRules[node.opType];
+  const inputs = node.inputs.map((n) => (n ? known.get(n) : undefined));
+  const fail = (message: string): never => {
+    throw new ModelFormatError(`${source}: node '${node.name}' (${node.opType}): ${message}`);
+  };
+  const ctx: ShapeContext = {
+    node,
+    inputs,
+    shape(i) {
+      const s = inputs[i]?.shape;
+      if (!s) fail(`the shape of input ${i} ('${node.inputs[i]}') is unknown`);
+      return s!;
+    },
+    values: (i) => inputs[i]?.values ?? constValues(graph, node.inputs[i]),
+    ints(i, what) {
+      const v = ctx.values(i);
+      if (!v || v.some((d) => typeof d !== 'number')) fail(`${what} ('${node.inputs[i]}') must be a constant the engine can evaluate`);
+      return v as number[];
+    },
+    fail,
+  };
+  let outs: Known[] | undefined;
+  if (rule && (node.domain === '' || node.domain === 'ai.onnx')) {
+    const required = node.opType === 'Constant' ? [] : [0];
+    if (required.every((i) => inputs[i]?.shape)) outs = rule(ctx);
+  }
+  node.outputs.forEach((o, i) => {
+    if (!o) return;
+    const k = outs?.[i] ?? recorded(graph, o);
+    if (k) known.set(o, k);
+  });
 }
 
 function constValues(graph: Graph, name: string | undefined): Dim[] | undefined {

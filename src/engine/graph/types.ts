@@ -17,6 +17,20 @@ export type DataType =
   | 'uint8'
   | 'bool';
 
+/** ONNX TensorProto element type codes of the types above. */
+export const ONNX_DATA_TYPES: Readonly<Record<number, DataType>> = {
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+};
+
 export type TypedData =
   | Float32Array
   | Float64Array
