@@ -5,7 +5,7 @@ import { COLORMAP_NAMES, type ColormapName } from '../image/colormap.js';
 import { FIT_MODES, type FitMode } from '../image/fit.js';
 import { METHOD_NAMES, type MethodName } from '../methods/registry.js';
 import { STIELTJES_RULES, type StieltjesRule } from '../methods/quadrature.js';
-import { DEFAULT_WEIGHTING, WEIGHTINGS, type Weighting } from '../methods/rsi-grad-cam.js';
+import { DEFAULT_WEIGHTING, WEIGHTINGS, type Weighting } from '../methods/weightings.js';
 import type { Classifier } from '../classifier.js';
 import type { Target } from '../methods/types.js';
 import { loadModel } from '../node/load-model.js';
@@ -26,7 +26,7 @@ export function addMethodOptions(cmd: Command): Command {
     .option('-t, --target <target>', 'class to explain: top1, top2, ..., a class index, or a label', 'top1')
     .option('--steps <n>', 'RSI-Grad-CAM path steps m (m + 1 points)', intArg('--steps', 1), 50)
     .addOption(new Option('--score <score>', 'score to differentiate (default: softmax for RSI-Grad-CAM, logit for Grad-CAM)').choices(['softmax', 'logit']))
-    .addOption(new Option('--weighting <w>', 'RSI-Grad-CAM channel weights').choices(WEIGHTINGS as string[]).default(DEFAULT_WEIGHTING))
+    .addOption(new Option('--weighting <w>', 'RSI-Grad-CAM channel weights').choices(WEIGHTINGS).default(DEFAULT_WEIGHTING))
     .addOption(new Option('--rule <rule>', 'Riemann-Stieltjes rule').choices(STIELTJES_RULES as string[]).default('trapezoid'))
     .option('--baseline <b>', 'RSI-Grad-CAM baseline: black, blur, or an image file', 'black')
     .option('--internal-batch-size <n>', 'path points run at once (default: from a 512 MiB budget)', intArg('--internal-batch-size', 1));

@@ -7,20 +7,11 @@
  */
 import { OptionError } from '../errors.js';
 import { BaseCam, type LayerResult, type MethodContext } from './base-cam.js';
-import { spatialMean } from './cam.js';
 import { StieltjesAccumulator, pathPoint, ruleWeights, uniformAlphas, type StieltjesRule } from './quadrature.js';
 import type { CommonOptions } from './types.js';
+import { DEFAULT_WEIGHTING, weightingSpec, type Weighting } from './weightings.js';
 
-/**
- * - `guided` (the authors' Keras reference): keep IG only where A(x) > 0, IG > 0 and
- *   A(x) - A(x') > 0; w_k = spatial mean of what is kept.
- * - `relu-grad` (the authors' PyTorch reference): integrate ReLU(g) instead of g; w_k = spatial mean.
- * - `plain`: w_k = spatial mean of IG.
- */
-export type Weighting = 'guided' | 'relu-grad' | 'plain';
-export const WEIGHTINGS: readonly Weighting[] = ['guided', 'relu-grad', 'plain'];
-/** The weighting used when none is given. */
-export const DEFAULT_WEIGHTING: Weighting = 'guided';
+export { WEIGHTINGS, DEFAULT_WEIGHTING, type Weighting } from './weightings.js';
 
 export interface RsiGradCamOptions extends CommonOptions {
   /** Intervals m of the path (m + 1 points). Default 50. */
@@ -31,8 +22,8 @@ export interface RsiGradCamOptions extends CommonOptions {
   paths?: Float32Array[][];
   /** Riemann-Stieltjes rule. Default 'trapezoid'. */
   rule?: StieltjesRule;
-  /** Channel weighting. Default DEFAULT_WEIGHTING. */
-  weighting?: Weighting;
+  /** Channel weighting: a name in WEIGHTINGS (src/methods/weightings.ts). Default DEFAULT_WEIGHTING. */
+  weighting?: Weighting | (string & {});
   /** Also return the element-wise IG at the layer (`integratedGradients` on each result). */
   returnAttributions?: boolean;
 }
@@ -47,9 +38,7 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
   protected override validate(o: RsiGradCamOptions): void {
     if (o.steps !== undefined) uniformAlphas(o.steps);
     ruleWeights(o.rule ?? 'trapezoid');
-    if (o.weighting !== undefined && !WEIGHTINGS.includes(o.weighting)) {
-      throw new OptionError(`weighting must be one of ${WEIGHTINGS.join(', ')}, got '${String(o.weighting)}'`);
-    }
+    if (o.weighting !== undefined) weightingSpec(o.weighting);
   }
 
   protected async run(ctx: MethodContext<RsiGradCamOptions>): Promise<LayerResult[]> {
@@ -63,7 +52,7 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
     const baselines = paths ? [] : images.map((_, i) => this.baselineFor(options.baseline, i, images.length, per));
     const { session, outputs } = await p.session(this.sessionFor(layer, ctx.scoreMode));
     const size = channels * hw;
-    const weighting = options.weighting ?? DEFAULT_WEIGHTING;
+    const weighting = weightingSpec(options.weighting ?? DEFAULT_WEIGHTING);
     const rule = options.rule ?? 'trapezoid';
     const totalPoints = images.reduce((n, _, i) => n + (paths ? paths[i]!.length : alphas.length), 0);
     let done = 0;
@@ -76,7 +65,7 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
       const n = points.length;
       const batch = p.batchSize(options, n);
       const ig = new StieltjesAccumulator(size, rule);
-      const igRelu = weighting === 'relu-grad' ? new StieltjesAccumulator(size, rule, (g) => (g > 0 ? g : 0)) : undefined;
+      const extra = Object.entries(weighting.integrands ?? {}).map(([name, f]) => [name, new StieltjesAccumulator(size, rule, f)] as const);
       let a0: Float32Array | undefined;
       let aX: Float32Array | undefined;
       let s0 = 0;
@@ -103,7 +92,7 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
         for (let j = 0; j < count; j++) {
           const i = start + j;
           ig.add(a, g, j * size);
-          igRelu?.add(a, g, j * size);
+          for (const [, acc] of extra) acc.add(a, g, j * size);
           const pt = points[i]!;
           trace.alphas.push(typeof pt === 'number' ? pt : i / (n - 1));
           trace.scores.push(s[j]!);
@@ -125,12 +114,14 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
       const delta = sX - s0;
       const error = total - delta;
       const igF = Float32Array.from(ig.sum);
-      const weights =
-        weighting === 'plain'
-          ? spatialMean(igF, channels, hw)
-          : weighting === 'relu-grad'
-            ? spatialMean(Float32Array.from(igRelu!.sum), channels, hw)
-            : spatialMean(guidedMask(igF, aX!, a0!), channels, hw);
+      const weights = weighting.weights({
+        ig: igF,
+        integrals: Object.fromEntries(extra.map(([name, acc]) => [name, Float32Array.from(acc.sum)])),
+        activations: aX!,
+        baselineActivations: a0!,
+        channels,
+        hw,
+      });
       results.push({
         activations: aX!,
         weights,
@@ -159,13 +150,4 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
     if (base.length !== per) throw new OptionError(`baseline has ${base.length} values; the model input has ${per}`);
     return base;
   }
-}
-
-/** IG where A(x) > 0, IG > 0 and A(x) - A(x') > 0; zero elsewhere. */
-function guidedMask(ig: Float32Array, aX: Float32Array, a0: Float32Array): Float32Array {
-  const out = new Float32Array(ig.length);
-  for (let e = 0; e < ig.length; e++) {
-    if (aX[e]! > 0 && ig[e]! > 0 && aX[e]! - a0[e]! > 0) out[e] = ig[e]!;
-  }
-  return out;
 }

@@ -10,5 +10,6 @@ export * from './road.js';
 export * from './boxes.js';
 export * from './pointing-game.js';
 export * from './energy-pointing.js';
+export * from './class-sensitivity.js';
 export * from './completeness.js';
 export * from './sanity.js';

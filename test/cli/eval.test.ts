@@ -70,15 +70,15 @@ test('rsi-grad-cam eval writes tables and plots, and a rerun resumes', async () 
 
     const rows = parseCsv(await readFile(path.join(out, 'summary.csv'), 'utf8'));
     const metrics = (m: string) => rows.filter((r) => r.method === m).map((r) => r.metric);
-    const common = ['deletion', 'insertion', 'ad', 'ic', 'ag', 'road-morf', 'road-lerf', 'road', 'pointing', 'energy', 'sanity@1', 'sanity@5', 'sanity@9'];
+    const common = ['deletion', 'insertion', 'ad', 'ic', 'ag', 'road-morf', 'road-lerf', 'road', 'pointing', 'energy', 'class-sens-2nd', 'class-sens-random', 'sanity@1', 'sanity@5', 'sanity@9'];
     assert.deepEqual(metrics('gradcam'), common);
-    assert.deepEqual(metrics('rsi-grad-cam'), [...common.slice(0, 10), 'completeness@4', 'completeness@16', 'completeness-rel@4', 'completeness-rel@16', ...common.slice(10)]);
+    assert.deepEqual(metrics('rsi-grad-cam'), [...common.slice(0, 12), 'completeness@4', 'completeness@16', 'completeness-rel@4', 'completeness-rel@16', ...common.slice(12)]);
     for (const r of rows) {
       assert.equal(r.n, '3', `${r.method} ${r.metric}`);
       const v = Number(r.mean);
       if (['deletion', 'insertion', 'pointing', 'energy', 'road-morf', 'road-lerf'].includes(r.metric!)) assert.ok(v >= 0 && v <= 1, `${r.metric} ${v}`);
       if (['ad', 'ic', 'ag'].includes(r.metric!)) assert.ok(v >= 0 && v <= 100, `${r.metric} ${v}`);
-      if (r.metric!.startsWith('sanity')) assert.ok(v >= -1 && v <= 1);
+      if (r.metric!.startsWith('sanity') || r.metric!.startsWith('class-sens')) assert.ok(v >= -1 && v <= 1);
     }
 
     // The table agrees with the per-image lines: mean and t-interval (t_0.975 with 2 df = 4.302653) recomputed here.

@@ -43,7 +43,7 @@ type EvalOpts = ModelOpts & MethodOpts & {
 export function registerEval(program: Command): Command {
   const cmd = program
     .command('eval')
-    .description('score explanation methods on annotated images: deletion/insertion, AD/IC/AG, ROAD, pointing games, completeness, sanity check');
+    .description('score explanation methods on annotated images: deletion/insertion, AD/IC/AG, ROAD, pointing games, class sensitivity, completeness, sanity check');
   addModelOptions(cmd);
   addMethodOptions(cmd);
   const target = cmd.options.find((opt) => opt.long === '--target');

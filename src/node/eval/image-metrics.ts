@@ -8,6 +8,7 @@ import type { MethodName } from '../../methods/registry.js';
 import type { Explanation } from '../../methods/types.js';
 import { explanationMapInput } from '../../metrics/average-drop.js';
 import { completenessPoint } from '../../metrics/completeness.js';
+import { classSensitivity, contrastClasses } from '../../metrics/class-sensitivity.js';
 import { causalCurveInputs, curveAuc } from '../../metrics/deletion-insertion.js';
 import { energyPointingGame } from '../../metrics/energy-pointing.js';
 import { pointingGame } from '../../metrics/pointing-game.js';
@@ -95,6 +96,11 @@ export async function comboMetrics(
   if (morf >= 0) out.road = { percentiles: [...P], morf: scores.slice(morf, morf + P.length), lerf: scores.slice(lerf, lerf + P.length) };
   if (metrics.has('pointing')) out.pointing = pointingGame(heat, w, h, image.boxes, settings.pointingTolerance);
   if (metrics.has('energy')) out.energy = energyPointingGame(heat, w, h, image.boxes);
+  if (metrics.has('class-sensitivity')) {
+    const { second, random } = contrastClasses(explanation.probabilities, image.target, image.seed);
+    const others = await classifier.explain([image.input, image.input], { ...explainOptions, targets: [second, random] });
+    out.classSensitivity = { classes: [second, random], rho: [classSensitivity(heat, others[0]!.heatmap), classSensitivity(heat, others[1]!.heatmap)] };
+  }
   if (metrics.has('completeness') && explainOptions.method === 'rsi-grad-cam') {
     out.completeness = [];
     for (const m of settings.completenessSteps) {

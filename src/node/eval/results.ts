@@ -15,6 +15,8 @@ export interface ComboResult {
   road?: { percentiles: number[]; morf: number[]; lerf: number[] };
   pointing?: number;
   energy?: number;
+  /** Spearman rho between the target's heatmap and that of the runner-up class (second) and of a random class. */
+  classSensitivity?: { classes: [second: number, random: number]; rho: [second: number, random: number] };
   completeness?: CompletenessPoint[];
   /** Spearman rho between the original map and the map of each randomisation stage. */
   sanity?: { counts: number[]; deepest: string[]; rho: number[] };
@@ -33,7 +35,7 @@ export interface ImageRecord {
 /** The per-image results file inside an eval's --out folder. */
 export const RESULTS_FILE = 'results.jsonl';
 
-export const METRIC_NAMES = ['deletion', 'insertion', 'ad-ic', 'road', 'pointing', 'energy', 'completeness', 'sanity'] as const;
+export const METRIC_NAMES = ['deletion', 'insertion', 'ad-ic', 'road', 'pointing', 'energy', 'class-sensitivity', 'completeness', 'sanity'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** The ComboResult field a metric fills. */
@@ -44,6 +46,7 @@ export const METRIC_FIELD: Record<MetricName, keyof ComboResult> = {
   road: 'road',
   pointing: 'pointing',
   energy: 'energy',
+  'class-sensitivity': 'classSensitivity',
   completeness: 'completeness',
   sanity: 'sanity',
 };

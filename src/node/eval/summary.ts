@@ -56,6 +56,8 @@ const FIXED: MetricDef[] = [
   { metric: 'road', better: 'higher', value: (c) => (c.road ? roadSummary(c.road.morf, c.road.lerf).combined : undefined) },
   { metric: 'pointing', better: 'higher', value: (c) => c.pointing },
   { metric: 'energy', better: 'higher', value: (c) => c.energy },
+  { metric: 'class-sens-2nd', better: 'lower', value: (c) => c.classSensitivity?.rho[0] },
+  { metric: 'class-sens-random', better: 'lower', value: (c) => c.classSensitivity?.rho[1] },
 ];
 
 /** Metric ids, their direction and descriptions, for table legends. */
@@ -70,6 +72,8 @@ export const METRIC_LEGEND: Record<string, string> = {
   road: 'ROAD combined, mean (LeRF - MoRF) / 2',
   pointing: 'pointing game accuracy',
   energy: 'energy-based pointing game',
+  'class-sens-2nd': "Spearman rho of the target's map vs the runner-up class's map",
+  'class-sens-random': "Spearman rho of the target's map vs a random class's map",
   'completeness@m': '|sum IG - (s(x) - s(x\'))| with m path steps',
   'completeness-rel@m': 'the same over |s(x) - s(x\')|',
   'sanity@k': 'Spearman rho of the map vs the map with the top k layers randomised',
