@@ -5,9 +5,10 @@
  * output of module `layer4` is the last tensor made inside that scope that is used outside.
  */
 import { UnknownLayerError, closeMatches } from '../errors.js';
-import { consumers } from './graph/graph-utils.js';
+import { attrFloat } from './graph/attributes.js';
+import { constantValue, consumers } from './graph/graph-utils.js';
 import type { Known } from './graph/shape-inference.js';
-import { BATCH, FLOAT_TYPES, type Graph, type Shape } from './graph/types.js';
+import { BATCH, FLOAT_TYPES, type Graph, type Node, type Shape } from './graph/types.js';
 
 export interface LayerInfo {
   /** Tensor name in the graph. */
@@ -49,6 +50,7 @@ export function listLayers(graph: Graph, shapes: Map<string, Known>): LayerInfo[
       dependent.add(o);
       const k = shapes.get(o);
       if (!k?.shape || !FLOAT_TYPES.has(k.dataType) || k.shape[0] !== BATCH) continue;
+      if (infinitePadding(graph, node)) continue;
       const info: LayerInfo = { tensor: o, node: node.name, op: node.opType, shape: k.shape, modules: [], index };
       layers.push(info);
       byTensor.set(o, info);
@@ -72,6 +74,17 @@ export function listLayers(graph: Graph, shapes: Map<string, Known>): LayerInfo[
   }
   for (const [scope, tensor] of moduleOut) byTensor.get(tensor)!.modules.push(scope);
   return layers;
+}
+
+/**
+ * A Pad whose constant is infinite (timm's MaxPool2dSame pads with -inf before pooling): its
+ * output's border is -inf, so no cam can be computed there; it is not listed as a layer.
+ */
+export function infinitePadding(graph: Graph, node: Node): boolean {
+  if (node.opType !== 'Pad') return false;
+  const value = node.inputs[2] ? constantValue(graph, node.inputs[2]) : undefined;
+  const v = value ? Number(value.data[0]) : attrFloat(node, 'value', 0);
+  return !Number.isFinite(v);
 }
 
 /**

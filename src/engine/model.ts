@@ -14,7 +14,7 @@ import { upgradeOpset } from './graph/opset.js';
 import { makeBatchable, symbolicBatch } from './batching.js';
 import { foldConstants } from './graph/fold.js';
 import { differentiate, type RuleVariants } from './autodiff/differentiate.js';
-import { defaultLayer, listLayers, resolveLayer, type LayerInfo } from './layers.js';
+import { defaultLayer, infinitePadding, listLayers, resolveLayer, type LayerInfo } from './layers.js';
 import { dimProduct } from './graph/dims.js';
 
 /** Which class score is differentiated: the post-softmax probability or the logit. */
@@ -155,6 +155,10 @@ export class Model {
     if (alias !== undefined && alias !== name) return this.layer(alias);
     if (name === this.inputName) {
       return { tensor: this.inputName, node: '', op: 'Input', shape: [...this.inputShape], modules: [], index: -1 };
+    }
+    const pad = producers(this.graph).get(name);
+    if (pad && infinitePadding(this.graph, pad)) {
+      throw new OptionError(`${this.source}: layer '${name}' is padding with an infinite value (before a max pooling), which no cam can use; explain at the pooling output`);
     }
     if (this.graph.initializers.has(name) || (this.shapes.has(name) && !this.layers.some((l) => l.tensor === name))) {
       throw new OptionError(`${this.source}: layer '${name}' does not depend on the input image, so it cannot explain a prediction`);
