@@ -10,7 +10,7 @@ export { differentiate, type Seed, type RuleVariants } from './engine/autodiff/d
 export { gradRules } from './engine/autodiff/rules/index.js';
 export { Model, type ScoreMode, type BuildOptions, type GraphOutputs, type PrepareOptions, TARGETS_INPUT } from './engine/model.js';
 export { listLayers, resolveLayer, defaultLayer, moduleScopes, type LayerInfo } from './engine/layers.js';
-export { Runtime, EngineSession, type OrtModule, type RuntimeOptions, type FloatTensor } from './engine/runtime/runtime.js';
+export { Runtime, EngineSession, type OrtModule, type RuntimeOptions, type FloatTensor, type SessionLease } from './engine/runtime/runtime.js';
 export { importTfjsLayers, type TfjsImport } from './importers/tfjs/import.js';
 export { Pipeline } from './methods/pipeline.js';
 export { BaseCam } from './methods/base-cam.js';

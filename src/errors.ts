@@ -54,6 +54,13 @@ export class ImageError extends RsiGradCamError {
   }
 }
 
+/** The runtime was disposed while a call was using it; the call ends with this error. */
+export class RuntimeDisposedError extends RsiGradCamError {
+  constructor(message: string) {
+    super('disposed', message);
+  }
+}
+
 /** Up to `limit` candidates closest to `name` (by edit distance, then substring match). */
 export function closeMatches(name: string, candidates: Iterable<string>, limit = 5): string[] {
   const lower = name.toLowerCase();

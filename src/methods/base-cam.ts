@@ -42,10 +42,24 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> {
   /** Score mode when the options give none. */
   protected abstract readonly defaultScore: ScoreMode;
 
-  constructor(readonly pipeline: Pipeline) {}
+  /** This method's own view of the pipeline: the sessions a call takes are held until it ends. */
+  readonly pipeline: Pipeline;
+
+  constructor(pipeline: Pipeline) {
+    this.pipeline = pipeline.view();
+  }
 
   /** Explain each image for its target at the chosen layer. */
   async explain(images: readonly Float32Array[], options: O = {} as O): Promise<Explanation[]> {
+    const end = this.pipeline.hold();
+    try {
+      return await this.explainHeld(images, options);
+    } finally {
+      end();
+    }
+  }
+
+  private async explainHeld(images: readonly Float32Array[], options: O): Promise<Explanation[]> {
     const p = this.pipeline;
     const model = p.model;
     p.checkImages(images);

@@ -3,11 +3,11 @@
  * from the model and cached in the runtime, batched predictions, target resolution,
  * batch sizing from a memory budget, and the final cam -> heatmap step.
  */
-import { OptionError } from '../errors.js';
+import { OptionError, RuntimeDisposedError } from '../errors.js';
 import type { BuildOptions, GraphOutputs, Model } from '../engine/model.js';
 import { TARGETS_INPUT } from '../engine/model.js';
 import { serializeOnnx } from '../engine/graph/onnx-io.js';
-import type { EngineSession, FloatTensor, Runtime } from '../engine/runtime/runtime.js';
+import type { EngineSession, FloatTensor, Runtime, SessionLease } from '../engine/runtime/runtime.js';
 import { FLOAT_TYPES } from '../engine/graph/types.js';
 import { topK } from './cam.js';
 import type { CommonOptions, Prediction, Target } from './types.js';
@@ -29,14 +29,44 @@ export interface ImagePrediction {
 }
 
 export class Pipeline {
-  private readonly outputNames = new Map<string, GraphOutputs>();
+  /** Sessions this pipeline holds for its running calls, by key (see `hold`). */
+  private readonly leases = new Map<string, Promise<SessionLease>>();
+  private calls = 0;
+  /** The runtime's generation when the running calls started: a dispose since ends them. */
+  private generation = 0;
 
   constructor(
     readonly model: Model,
     readonly runtime: Runtime,
+    private readonly outputNames = new Map<string, GraphOutputs>(),
   ) {}
 
-  /** A cached session for a graph variant of the model. */
+  /**
+   * A pipeline over the same model, runtime and caches that holds its own sessions: each
+   * method instance takes one, so one call's sessions are released when that call ends.
+   */
+  view(): Pipeline {
+    return new Pipeline(this.model, this.runtime, this.outputNames);
+  }
+
+  /**
+   * Start a call: until the returned function is called (once per call), the sessions this
+   * pipeline takes are leased, so the runtime cannot release them under the call however many
+   * other calls run at once. Overlapping calls share the leases; the last to end releases them.
+   */
+  hold(): () => void {
+    if (this.calls++ === 0) this.generation = this.runtime.generation;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      if (--this.calls > 0) return;
+      for (const lease of this.leases.values()) void lease.then((l) => l.release(), () => {});
+      this.leases.clear();
+    };
+  }
+
+  /** A cached session for a graph variant of the model; leased while a call holds this pipeline. */
   async session(requested: BuildOptions): Promise<BuiltSession> {
     // The runtime's backend may need other backward graphs (e.g. WebGPU: MaxPool without Indices).
     const variants = this.runtime.options.variants;
@@ -44,11 +74,26 @@ export class Pipeline {
     let id = modelIds.get(this.model);
     if (!id) modelIds.set(this.model, (id = nextId++));
     const key = `${id}|${JSON.stringify(options)}`;
-    const session = await this.runtime.session(key, () => {
+    const build = () => {
       const built = this.model.build(options);
       this.outputNames.set(key, built.outputs);
       return serializeOnnx(built.graph);
-    });
+    };
+    let session: EngineSession;
+    if (this.calls > 0) {
+      if (this.runtime.generation !== this.generation) {
+        throw new RuntimeDisposedError('the runtime was disposed while this call was running (Classifier.dispose / Runtime.dispose)');
+      }
+      let lease = this.leases.get(key);
+      if (!lease) {
+        const taken = (lease = this.runtime.acquire(key, build));
+        this.leases.set(key, taken);
+        taken.catch(() => this.leases.get(key) === taken && this.leases.delete(key));
+      }
+      session = (await lease).session;
+    } else {
+      session = await this.runtime.session(key, build);
+    }
     let outputs = this.outputNames.get(key);
     if (!outputs) this.outputNames.set(key, (outputs = this.model.build(options).outputs));
     return { session, outputs };
@@ -85,6 +130,15 @@ export class Pipeline {
    * outputs need, so this costs one forward pass.
    */
   async predict(images: readonly Float32Array[], batchSize: number, via: BuildOptions = {}): Promise<ImagePrediction[]> {
+    const end = this.hold();
+    try {
+      return await this.predictHeld(images, batchSize, via);
+    } finally {
+      end();
+    }
+  }
+
+  private async predictHeld(images: readonly Float32Array[], batchSize: number, via: BuildOptions): Promise<ImagePrediction[]> {
     const { session, outputs } = await this.session(via);
     const k = this.model.numClasses;
     const out: ImagePrediction[] = [];

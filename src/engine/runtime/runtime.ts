@@ -5,6 +5,7 @@
  */
 import type * as OrtCommon from 'onnxruntime-common';
 import type { RuleVariants } from '../autodiff/context.js';
+import { RuntimeDisposedError } from '../../errors.js';
 
 /** The part of an onnxruntime package the engine uses. */
 export interface OrtModule {
@@ -15,7 +16,7 @@ export interface OrtModule {
 export interface RuntimeOptions {
   /** Threads for one operator (intra-op). Default: all cores the host reports. */
   threads?: number;
-  /** Sessions kept alive at once; the least recently used is released first. */
+  /** Idle sessions kept alive at once (default 4); the least recently used is released first. Sessions in use are never released. */
   maxSessions?: number;
   /** onnxruntime execution providers, e.g. ['webgpu'] with onnxruntime-web (default: the package's own). */
   executionProviders?: OrtCommon.InferenceSession.SessionOptions['executionProviders'];
@@ -31,6 +32,11 @@ export interface FloatTensor {
 
 /** One onnxruntime session over a graph the engine built. */
 export class EngineSession {
+  private running = 0;
+  private idle: (() => void) | undefined;
+  private closedBy: Error | undefined;
+  private released: Promise<void> | undefined;
+
   constructor(
     private readonly ort: OrtModule,
     private readonly session: OrtCommon.InferenceSession,
@@ -42,48 +48,134 @@ export class EngineSession {
   get outputNames(): readonly string[] {
     return this.session.outputNames;
   }
-
-  /** Run with float32 feeds; returns the requested outputs (all by default) as float32. */
-  async run(feeds: Record<string, FloatTensor>, outputs?: string[]): Promise<Record<string, FloatTensor>> {
-    const ortFeeds: Record<string, OrtCommon.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new this.ort.Tensor('float32', t.data, t.dims);
-    const result = outputs ? await this.session.run(ortFeeds, outputs) : await this.session.run(ortFeeds);
-    const out: Record<string, FloatTensor> = {};
-    for (const [name, t] of Object.entries(result)) {
-      const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>, Number);
-      out[name] = { data, dims: [...t.dims] };
-      t.dispose?.();
-    }
-    return out;
+  /** Whether the session was released (a run now rejects). */
+  get closed(): boolean {
+    return this.closedBy !== undefined;
   }
 
-  async release(): Promise<void> {
-    await this.session.release();
+  /**
+   * Run with float32 feeds; returns the requested outputs (all by default) as float32. A
+   * session closed before or during the run rejects with the error it was closed with.
+   */
+  async run(feeds: Record<string, FloatTensor>, outputs?: string[]): Promise<Record<string, FloatTensor>> {
+    if (this.closedBy) throw this.closedBy;
+    this.running++;
+    try {
+      const ortFeeds: Record<string, OrtCommon.Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new this.ort.Tensor('float32', t.data, t.dims);
+      const result = outputs ? await this.session.run(ortFeeds, outputs) : await this.session.run(ortFeeds);
+      const out: Record<string, FloatTensor> = {};
+      for (const [name, t] of Object.entries(result)) {
+        const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>, Number);
+        out[name] = { data, dims: [...t.dims] };
+        t.dispose?.();
+      }
+      if (this.closedBy) throw this.closedBy;
+      return out;
+    } finally {
+      if (--this.running === 0) this.idle?.();
+    }
+  }
+
+  /**
+   * Release the native session once the runs in flight have finished (onnxruntime must not
+   * free a session under a running call); those runs and any later one reject with `reason`.
+   */
+  release(reason: Error = new Error('the session was released')): Promise<void> {
+    this.closedBy ??= reason;
+    return (this.released ??= (async () => {
+      if (this.running > 0) await new Promise<void>((r) => (this.idle = r));
+      await this.session.release();
+    })());
   }
 }
 
-/** Creates and caches sessions by key, e.g. (model, layers, mode). */
+/**
+ * A session held for use: the runtime never releases it for space while it is leased.
+ * Call `release()` when done with it (more than once is harmless).
+ */
+export interface SessionLease {
+  readonly session: EngineSession;
+  release(): void;
+}
+
+interface CacheEntry {
+  session: Promise<EngineSession>;
+  leases: number;
+}
+
+/**
+ * Creates and caches sessions by key, e.g. (model, layers, mode). Up to `maxSessions` idle
+ * sessions stay cached, the least recently used released first; leased sessions are never
+ * released for space, so while many are in use the cache holds more for the moment.
+ */
 export class Runtime {
-  private readonly cache = new Map<string, Promise<EngineSession>>();
+  private readonly cache = new Map<string, CacheEntry>();
+  private disposals = 0;
 
   constructor(
     readonly ort: OrtModule,
     readonly options: RuntimeOptions = {},
   ) {}
 
-  /** A cached session for `key`, or a new one from the bytes `build` returns. */
-  session(key: string, build: () => Uint8Array): Promise<EngineSession> {
-    const hit = this.cache.get(key);
-    if (hit) {
+  /** How many times `dispose()` was called: a call that saw another value was cut short. */
+  get generation(): number {
+    return this.disposals;
+  }
+
+  /** Sessions cached now (idle and leased), and how many of them are leased. */
+  get stats(): { cached: number; leased: number } {
+    let leased = 0;
+    for (const e of this.cache.values()) if (e.leases > 0) leased++;
+    return { cached: this.cache.size, leased };
+  }
+
+  /**
+   * The cached session for `key` (or a new one from the bytes `build` returns), leased until
+   * the lease is released. A runtime disposed meanwhile rejects with RuntimeDisposedError.
+   */
+  async acquire(key: string, build: () => Uint8Array): Promise<SessionLease> {
+    let entry = this.cache.get(key);
+    if (entry) {
       this.cache.delete(key);
-      this.cache.set(key, hit);
-      return hit;
+    } else {
+      entry = { session: this.create(build()), leases: 0 };
+      const created = entry;
+      created.session.catch(() => this.cache.get(key) === created && this.cache.delete(key));
     }
-    const created = this.create(build());
-    this.cache.set(key, created);
-    created.catch(() => this.cache.delete(key));
+    this.cache.set(key, entry);
+    entry.leases++;
     this.evict();
-    return created;
+    const held = entry;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      held.leases--;
+      this.evict();
+    };
+    let session: EngineSession;
+    try {
+      session = await held.session;
+    } catch (e) {
+      release();
+      throw e;
+    }
+    if (session.closed) {
+      release();
+      throw new RuntimeDisposedError('the runtime was disposed while this call was starting');
+    }
+    return { session, release };
+  }
+
+  /**
+   * A cached session for `key`, not leased: the cache may release it once more than
+   * `maxSessions` others are used. Prefer `acquire` when the session is used across awaits.
+   */
+  async session(key: string, build: () => Uint8Array): Promise<EngineSession> {
+    const lease = await this.acquire(key, build);
+    lease.release();
+    return lease.session;
   }
 
   /** A session that is not cached (the caller releases it). */
@@ -98,19 +190,26 @@ export class Runtime {
     return new EngineSession(this.ort, s);
   }
 
+  /** Release idle sessions, least recently used first, until at most `maxSessions` are cached. */
   private evict() {
     const max = this.options.maxSessions ?? 4;
-    while (this.cache.size > max) {
-      const [key, oldest] = this.cache.entries().next().value as [string, Promise<EngineSession>];
+    for (const [key, entry] of this.cache) {
+      if (this.cache.size <= max) break;
+      if (entry.leases > 0) continue;
       this.cache.delete(key);
-      void oldest.then((s) => s.release()).catch(() => {});
+      void entry.session.then((s) => s.release()).catch(() => {});
     }
   }
 
-  /** Release every cached session. */
+  /**
+   * Release every cached session. Calls running on them end with RuntimeDisposedError (a run
+   * in flight finishes inside onnxruntime first); the runtime itself stays usable.
+   */
   async dispose(): Promise<void> {
+    this.disposals++;
     const all = [...this.cache.values()];
     this.cache.clear();
-    await Promise.all(all.map((p) => p.then((s) => s.release()).catch(() => {})));
+    const reason = new RuntimeDisposedError('the runtime was disposed while this call was running (Classifier.dispose / Runtime.dispose)');
+    await Promise.all(all.map((e) => e.session.then((s) => s.release(reason)).catch(() => {})));
   }
 }
