@@ -455,6 +455,54 @@ class TFSameNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
+class OldOpsetNet(nn.Module):
+    """What early exporters wrote: a zero Pad module (Pad-2 attributes), nearest Upsample, a
+    standalone BatchNormalization, Dropout, and x.view(x.size(0), -1) (Reshape from Shape)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = conv_bn(3, 8, 3, 2)             # -> 16x16
+        self.pad = nn.ZeroPad2d((0, 1, 0, 1))         # -> 17x17
+        self.conv2 = nn.Conv2d(8, 16, 3, 2, 0)        # -> 8x8
+        self.relu2 = nn.ReLU()
+        self.up = nn.Upsample(scale_factor=2, mode='nearest')  # -> 16x16
+        self.norm = nn.BatchNorm2d(16)
+        self.relu3 = nn.ReLU()
+        self.conv3 = nn.Conv2d(16, 16, 3, 2, 1)       # -> 8x8
+        self.relu4 = nn.ReLU()
+        self.drop = nn.Dropout(0.3)
+        self.fc = nn.Linear(16 * 8 * 8, NUM_CLASSES)
+
+    def forward(self, x):
+        x = self.relu2(self.conv2(self.pad(self.conv1(x))))
+        x = self.relu4(self.conv3(self.relu3(self.norm(self.up(x)))))
+        return self.fc(self.drop(x.view(x.size(0), -1)))
+
+
+def to_opset7(proto):
+    """torch 1.13 cannot export Upsample below opset 9: convert its opset-9 export down with
+    onnx's version converter (Upsample-7 takes `scales` as an attribute), then write what
+    CNTK and PyTorch 0.4-era exporters wrote beside it: BatchNormalization with spatial=1, and
+    the Dropout node (ratio, is_test=1) that eval-mode torch leaves out. onnx's checker rejects
+    is_test at opset 7, so the model is checked before it is added."""
+    from onnx import helper, version_converter
+    proto = version_converter.convert_version(proto, 7)
+    onnx.checker.check_model(proto)
+    for node in proto.graph.node:
+        if node.op_type == 'BatchNormalization':
+            node.attribute.append(helper.make_attribute('spatial', 1))
+    gemm = next(n for n in proto.graph.node if n.op_type == 'Gemm')
+    flat = gemm.input[0]
+    gemm.input[0] = '/drop/Dropout_output_0'
+    dropout = helper.make_node('Dropout', [flat], ['/drop/Dropout_output_0'], name='/drop/Dropout', ratio=0.3, is_test=1)
+    proto.graph.node.insert(list(proto.graph.node).index(gemm), dropout)
+    return proto
+
+
+# Rewrites applied to a model's ONNX after torch's export (and its check).
+REWRITES = {'variety_opset7': to_opset7}
+
+
 # name: (constructor, input shape, layout, opset, dynamic batch, [inner layer, Grad-CAM layer], description)
 SPECS = collections.OrderedDict([
     ('vgg', (VGG, (1, 3, 32, 32), 'NCHW', 13, True, ['features.3', 'features.10'],
@@ -487,6 +535,12 @@ SPECS = collections.OrderedDict([
     ('variety_pad_same', (TFSameNet, (1, 3, 30, 30), 'NCHW', 11, True, ['stem', 'dw'],
                           "timm-style Conv2dSame / MaxPool2dSame (pad_same from x.shape: Shape-Gather-arithmetic-Cast-Unsqueeze-Concat "
                           "then the F.pad chain), opset 11, 30x30 input so 'same' pads are asymmetric")),
+    ('variety_opset9', (OldOpsetNet, (1, 3, 32, 32), 'NCHW', 9, True, ['pad', 'relu4'],
+                        'opset 9 as torch writes it: Pad-2 (attributes), Upsample-9 (scales input), BatchNormalization, '
+                        'view(x.size(0), -1) as Shape-Gather-Unsqueeze(axes attribute)-Concat-Reshape')),
+    ('variety_opset7', (OldOpsetNet, (1, 3, 32, 32), 'NCHW', 9, True, ['pad', 'relu4'],
+                        'opset 7 (torch opset-9 export taken down by onnx.version_converter): Upsample-7 (scales attribute), '
+                        'Pad-2, BatchNormalization with spatial=1, Dropout with is_test=1, Reshape from Shape')),
 ])
 
 
@@ -650,6 +704,9 @@ def export_one(name, seed):
 
     proto = onnx.load(onnx_path)
     onnx.checker.check_model(proto)
+    if name in REWRITES:
+        proto = REWRITES[name](proto)
+        onnx.save(proto, onnx_path)
     graph = proto.graph
     op_types = sorted({n.op_type for n in graph.node})
     opset_imported = next(o.version for o in proto.opset_import if o.domain in ('', 'ai.onnx'))

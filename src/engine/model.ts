@@ -119,7 +119,7 @@ export class Model {
     symbolicBatch(graph, source, fix);
     foldConstants(graph, source);
     const pre = inferShapes(graph, source);
-    upgradeOpset(graph, source, (t) => pre.get(t)?.shape?.length);
+    upgradeOpset(graph, source, (t) => pre.get(t)?.shape);
     makeBatchable(graph, source, fix);
     let shapes = inferShapes(graph, source);
 

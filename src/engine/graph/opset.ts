@@ -6,13 +6,14 @@
 import { ModelFormatError } from '../../errors.js';
 import { A, attrFloat, attrFloats, attrInt, attrInts } from './attributes.js';
 import { NameScope } from './graph-utils.js';
-import { float32Tensor, int64Tensor } from './tensor-data.js';
-import type { Graph, Node } from './types.js';
+import { float32Tensor, int64Tensor, tensorToNumbers } from './tensor-data.js';
+import type { Graph, Node, Shape } from './types.js';
 
 export const TARGET_OPSET = 17;
 
 /** Rewrite `graph` in place to opset 17. Graphs above 17 are left as they are. */
-export function upgradeOpset(graph: Graph, source = 'model', rankOf: (tensor: string) => number | undefined = () => undefined): void {
+export function upgradeOpset(graph: Graph, source = 'model', shapeOf: (tensor: string) => Shape | undefined = () => undefined): void {
+  const rankOf = (t: string) => shapeOf(t)?.length;
   const from = graph.opset;
   if (from >= TARGET_OPSET) return;
   if (from < 7) throw new ModelFormatError(`${source}: opset ${from} is too old (need 7 or newer); re-export the model`);
@@ -123,9 +124,25 @@ export function upgradeOpset(graph: Graph, source = 'model', rankOf: (tensor: st
         }
         break;
       case 'BatchNormalization':
+        if (attrInt(node, 'spatial', 1) === 0 && (rankOf(node.inputs[0]!) ?? 2) > 2) {
+          // Per-activation statistics (CNTK's BatchNormalization after a dense layer, applied
+          // to maps): parameters of shape [C, H, W]; y = x * a + b with a and b folded here.
+          out.push(...perActivationNorm(node, graph, names, source, shapeOf(node.inputs[0]!)));
+          continue;
+        }
         node.attributes = attrsWithout('spatial', 'consumed_inputs', 'is_test');
         node.outputs = node.outputs.slice(0, 1);
         break;
+      case 'ImageScaler': {
+        // Opset <= 9 (CNTK, winmltools): y = scale * x + bias[c], removed from ONNX in opset 10.
+        const bias = attrFloats(node, 'bias') ?? [];
+        const scaled = names.fresh(`${node.name}_scaled`);
+        const biasName = names.fresh(`${node.name}_bias`);
+        graph.initializers.set(biasName, float32Tensor(bias, [1, bias.length, 1, 1]));
+        out.push({ name: names.fresh(`${node.name}_mul`), opType: 'Mul', domain: '', inputs: [node.inputs[0]!, constFloat(node.name, attrFloat(node, 'scale', 1))], outputs: [scaled], attributes: {} });
+        out.push({ name: node.name, opType: 'Add', domain: '', inputs: [scaled, biasName], outputs: [node.outputs[0]!], attributes: {} });
+        continue;
+      }
       case 'Dropout':
         if (from < 12) node.attributes = attrsWithout('ratio', 'is_test');
         break;
@@ -136,6 +153,33 @@ export function upgradeOpset(graph: Graph, source = 'model', rankOf: (tensor: st
   }
   graph.nodes = out;
   graph.opset = TARGET_OPSET;
+}
+
+/** BatchNormalization with spatial=0 as Mul and Add by constants (x * a + b). */
+function perActivationNorm(node: Node, graph: Graph, names: NameScope, source: string, x: Shape | undefined): Node[] {
+  const [scale, bias, mean, variance] = node.inputs.slice(1, 5).map((t) => graph.initializers.get(t));
+  if (!scale || !bias || !mean || !variance) {
+    throw new ModelFormatError(`${source}: node '${node.name}' (BatchNormalization, spatial=0): its scale, bias, mean and variance must be constants`);
+  }
+  const eps = attrFloat(node, 'epsilon', 1e-5);
+  const [s, b, m, v] = [scale, bias, mean, variance].map((t) => tensorToNumbers(t));
+  const a = s!.map((x, i) => x / Math.sqrt(v![i]! + eps));
+  const shift = b!.map((x, i) => x - m![i]! * a[i]!);
+  // Statistics per activation: [C, H, W], or flat C*H*W (CNTK), laid out as x's [C, H, W].
+  const perItem = x?.slice(1);
+  if (!perItem || !perItem.every((d): d is number => typeof d === 'number') || perItem.reduce((p, d) => p * d, 1) !== a.length) {
+    throw new ModelFormatError(`${source}: node '${node.name}' (BatchNormalization, spatial=0): ${a.length} statistics do not match its input [${x?.join(', ') ?? '?'}]`);
+  }
+  const shape = [1, ...perItem];
+  const aName = names.fresh(`${node.name}_a`);
+  const bName = names.fresh(`${node.name}_b`);
+  graph.initializers.set(aName, float32Tensor(a, shape));
+  graph.initializers.set(bName, float32Tensor(shift, shape));
+  const scaled = names.fresh(`${node.name}_scaled`);
+  return [
+    { name: names.fresh(`${node.name}_mul`), opType: 'Mul', domain: '', inputs: [node.inputs[0]!, aName], outputs: [scaled], attributes: {} },
+    { name: node.name, opType: 'Add', domain: '', inputs: [scaled, bName], outputs: [node.outputs[0]!], attributes: {} },
+  ];
 }
 
 function softmaxOld(node: Node, names: NameScope): Node[] {

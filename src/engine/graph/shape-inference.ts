@@ -158,6 +158,7 @@ export const shapeRules: Record<string, ShapeRule> = {
   LogSoftmax: same,
   LRN: same,
   BatchNormalization: same,
+  ImageScaler: same,
   InstanceNormalization: same,
   LayerNormalization: (c) => {
     // Outputs: Y, and optionally Mean and InvStdDev with the normalised axes kept as 1.
