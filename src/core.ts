@@ -12,6 +12,8 @@ export { Model, type ScoreMode, type BuildOptions, type GraphOutputs, type Prepa
 export { listLayers, resolveLayer, defaultLayer, moduleScopes, type LayerInfo } from './engine/layers.js';
 export { Runtime, EngineSession, type OrtModule, type RuntimeOptions, type FloatTensor, type SessionLease } from './engine/runtime/runtime.js';
 export { importTfjsLayers, type TfjsImport } from './importers/tfjs/import.js';
+export { importTfjsGraph, type GraphImportOptions } from './importers/tfjs-graph/import.js';
+export { importTfjs, tfjsFormat, tfjsManifest, type TfjsFormat } from './importers/tfjs-model.js';
 export { Pipeline } from './methods/pipeline.js';
 export { BaseCam } from './methods/base-cam.js';
 export { GradCam, type GradCamOptions } from './methods/gradcam.js';

@@ -14,7 +14,7 @@ import { ModelFormatError } from '../errors.js';
 import { presetSpec, type InputSpec, type PresetName } from '../image/preprocess.js';
 import { readSidecars, type ModelSidecars } from '../model-files.js';
 import type { FitMode } from '../image/fit.js';
-import { parseModelJson } from '../importers/tfjs/model-json.js';
+import { tfjsManifest } from '../importers/tfjs-model.js';
 import { cacheFolderFor, defaultCacheDir, fetchToCache, type DownloadProgress } from './download.js';
 import { resolveInputSpec } from './image-io.js';
 import { readOnnxFile } from './load-onnx.js';
@@ -65,7 +65,7 @@ export async function loadModel(source: string, options: LoadModelOptions = {}):
   let layerNames: Map<string, string> | undefined;
   const isTfjs = /\.json$/i.test(file);
   if (isTfjs) {
-    const imported = await loadTfjsModelFromFile(file);
+    const imported = await loadTfjsModelFromFile(file, { inputSize: options.inputSize });
     graph = imported.graph;
     logits = imported.logitsName;
     layerNames = imported.layerNames;
@@ -117,7 +117,7 @@ async function download(url: string, options: LoadModelOptions): Promise<string>
     } catch (e) {
       throw new ModelFormatError(`${url}: not valid JSON (${(e as Error).message})`);
     }
-    const { manifest } = parseModelJson(json, url);
+    const manifest = tfjsManifest(json, url);
     for (const group of manifest) {
       for (const p of group.paths) {
         await fetchToCache(new URL(p, url).href, path.join(folder, decodeURIComponent(p)), options.onProgress);

@@ -1,17 +1,17 @@
-/** Node adapter for the TF.js Layers importer: reads model.json and its weight files from disk. */
+/** Node adapter for the TF.js importers (Layers and graph models): reads model.json and its weight files from disk. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelFormatError } from '../errors.js';
-import { importTfjsLayers, type TfjsImport } from '../importers/tfjs/import.js';
-import { parseModelJson } from '../importers/tfjs/model-json.js';
+import type { TfjsImport } from '../importers/tfjs/import.js';
+import { importTfjs, tfjsManifest, type TfjsImportOptions } from '../importers/tfjs-model.js';
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, float16: 2, uint16: 2, int16: 2, uint8: 1, int8: 1, bool: 1 };
 
 /**
- * Load a TF.js Layers model from `modelJsonPath`; weight files are resolved relative to it.
- * Errors name the missing or short weight file.
+ * Load a TF.js model (Layers or graph model) from `modelJsonPath`; weight files are resolved
+ * relative to it. Errors name the missing or short weight file.
  */
-export async function loadTfjsModelFromFile(modelJsonPath: string): Promise<TfjsImport> {
+export async function loadTfjsModelFromFile(modelJsonPath: string, options: TfjsImportOptions = {}): Promise<TfjsImport> {
   let text: string;
   try {
     text = await readFile(modelJsonPath, 'utf8');
@@ -24,7 +24,7 @@ export async function loadTfjsModelFromFile(modelJsonPath: string): Promise<Tfjs
   } catch (e) {
     throw new ModelFormatError(`${modelJsonPath}: not valid JSON (${(e as Error).message})`);
   }
-  const { manifest } = parseModelJson(json, modelJsonPath);
+  const manifest = tfjsManifest(json, modelJsonPath);
   const dir = path.dirname(modelJsonPath);
   const parts: Uint8Array[] = [];
   for (const group of manifest) {
@@ -52,7 +52,7 @@ export async function loadTfjsModelFromFile(modelJsonPath: string): Promise<Tfjs
     data.set(p, off);
     off += p.byteLength;
   }
-  return importTfjsLayers(json as object, data, modelJsonPath);
+  return importTfjs(json as object, data, modelJsonPath, options);
 }
 
 async function readWeightFile(dir: string, rel: string, source: string): Promise<Uint8Array> {

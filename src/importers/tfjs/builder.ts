@@ -5,6 +5,8 @@
  * element order.
  */
 import { A } from '../../engine/graph/attributes.js';
+import { formatShape } from '../../engine/graph/dims.js';
+import { inferShapes } from '../../engine/graph/shape-inference.js';
 import { float32Tensor, int64Tensor } from '../../engine/graph/tensor-data.js';
 import type { Attribute, Dim, Graph, TensorData } from '../../engine/graph/types.js';
 import { BATCH } from '../../engine/graph/types.js';
@@ -77,6 +79,25 @@ export class GraphBuilder {
     return output;
   }
 
+  /**
+   * Give `result`, made by a node appended since node index `mark`, the name `base`: its
+   * producer's output and later uses are renamed, and the producer takes the name too unless a
+   * node has it. Undefined when no node since `mark` made `result` (it passes an input through).
+   */
+  renameResult(result: KTensor, base: string, mark: number): KTensor | undefined {
+    const nodes = this.graph.nodes;
+    const idx = nodes.findIndex((n, i) => i >= mark && n.outputs.includes(result.name));
+    if (idx < 0) return undefined;
+    for (let i = mark; i < nodes.length; i++) {
+      const n = nodes[i]!;
+      n.inputs = n.inputs.map((t) => (t === result.name ? base : t));
+      n.outputs = n.outputs.map((t) => (t === result.name ? base : t));
+    }
+    // The node that makes a layer's output is named after the layer.
+    if (!nodes.some((n) => n.name === base)) nodes[idx]!.name = base;
+    return { ...result, name: base };
+  }
+
   initializer(base: string, t: TensorData): string {
     const name = this.fresh(base);
     this.graph.initializers.set(name, t);
@@ -121,6 +142,18 @@ export class GraphBuilder {
     if (sameOrder(shape)) return this.op('Reshape', [name, this.ints(`${base}/shape`, [0, c, h, w])], {}, base);
     const nhwc = this.op('Reshape', [name, this.ints(`${base}/shape`, [0, h, w, c])], {}, `${base}/nhwc`);
     return this.op('Transpose', [nhwc], { perm: A.ints([0, 3, 1, 2]) }, base);
+  }
+}
+
+/** Shape inference must agree with the shapes tracked while building (an internal check). */
+export function checkTrackedShapes(graph: Graph, tensors: KTensor[], source: string): void {
+  const known = inferShapes(graph, source);
+  for (const t of tensors) {
+    const want = storageShape(t);
+    const got = known.get(t.name)?.shape;
+    if (!got || formatShape(got) !== formatShape(want)) {
+      throw new Error(`${source}: internal error: tensor '${t.name}' was built with shape ${formatShape(want)} but infers as ${got ? formatShape(got) : 'unknown'}`);
+    }
   }
 }
 

@@ -98,7 +98,7 @@ export function cfgPair(ctx: LayerContext, key: string, fallback?: [number, numb
 }
 
 /** Output size and [before, after] padding of one spatial axis, TensorFlow's rules. */
-export function windowAxis(ctx: LayerContext, size: number, kernel: number, stride: number, dilation: number, padding: string): { out: number; pad: [number, number] } {
+export function windowAxis(ctx: Pick<LayerContext, 'fail'>, size: number, kernel: number, stride: number, dilation: number, padding: string): { out: number; pad: [number, number] } {
   const span = (kernel - 1) * dilation + 1;
   if (padding === 'same') {
     const out = Math.ceil(size / stride);

@@ -4,10 +4,8 @@
  * tensor after the Keras layer so users can pick layers by the names they know.
  */
 import { ModelFormatError } from '../../errors.js';
-import { formatShape } from '../../engine/graph/dims.js';
-import { inferShapes } from '../../engine/graph/shape-inference.js';
 import { BATCH, type Graph } from '../../engine/graph/types.js';
-import { GraphBuilder, ktensor, storageShape, type KTensor } from './builder.js';
+import { checkTrackedShapes, GraphBuilder, ktensor, storageShape, type KTensor } from './builder.js';
 import { formatError, type LayerContext, type WeightOptions } from './context.js';
 import { layerConverters } from './layers/index.js';
 import { countLayerNames, parseModelJson, type LayerSpec, type ModelSpec, type TensorRef } from './model-json.js';
@@ -256,38 +254,21 @@ class Importer {
   /** Give the layer's result the layer's tensor name: rename its last node's output, or alias an input. */
   private finish(result: KTensor, base: string, mark: number): KTensor {
     if (result.name === base) return result;
-    const nodes = this.b.graph.nodes;
-    const idx = nodes.findIndex((n, i) => i >= mark && n.outputs.includes(result.name));
-    if (idx < 0) {
-      this.b.op('Identity', [result.name], {}, base, base);
-      nodes[nodes.length - 1]!.name = base;
-    } else {
-      for (let i = mark; i < nodes.length; i++) {
-        const n = nodes[i]!;
-        n.inputs = n.inputs.map((t) => (t === result.name ? base : t));
-        n.outputs = n.outputs.map((t) => (t === result.name ? base : t));
-      }
-      // The node that makes a layer's output is named after the layer.
-      if (!nodes.some((n) => n.name === base)) nodes[idx]!.name = base;
-    }
+    const renamed = this.b.renameResult(result, base, mark);
+    if (renamed) return renamed;
+    this.b.op('Identity', [result.name], {}, base, base);
+    this.b.graph.nodes[this.b.graph.nodes.length - 1]!.name = base;
     return { ...result, name: base };
   }
 
   /** Shape inference must agree with the Keras shapes tracked while building. */
   private checkShapes(): void {
-    const known = inferShapes(this.b.graph, this.source);
-    for (const t of this.layerTensors) {
-      const want = storageShape(t);
-      const got = known.get(t.name)?.shape;
-      if (!got || formatShape(got) !== formatShape(want)) {
-        throw new Error(`${this.source}: internal error: tensor '${t.name}' was built with shape ${formatShape(want)} but infers as ${got ? formatShape(got) : 'unknown'}`);
-      }
-    }
+    checkTrackedShapes(this.b.graph, this.layerTensors, this.source);
   }
 }
 
 /** The tensor feeding a final Softmax, looking through reshapes and identities after it. */
-function findLogits(graph: Graph, output: string): string | undefined {
+export function findLogits(graph: Graph, output: string): string | undefined {
   const producer = new Map<string, Graph['nodes'][number]>();
   for (const n of graph.nodes) for (const o of n.outputs) producer.set(o, n);
   let t = output;

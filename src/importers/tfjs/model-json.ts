@@ -82,7 +82,8 @@ export function parseModelJson(json: unknown, source: string): ParsedModelJson {
   return { model, manifest, kerasVersion };
 }
 
-function parseManifest(m: unknown, source: string): ManifestGroup[] {
+/** The `weightsManifest` list of a model.json (Layers and graph models write it alike). */
+export function parseManifest(m: unknown, source: string): ManifestGroup[] {
   if (m === undefined) return [];
   if (!Array.isArray(m)) throw new ModelFormatError(`${source}: 'weightsManifest' is not a list`);
   return m.map((g, gi) => {

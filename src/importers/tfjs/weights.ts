@@ -97,6 +97,11 @@ export class WeightStore {
     return best;
   }
 
+  /** The manifest entry named exactly `name` (a graph model's Const node), if any. */
+  get(name: string): Entry | undefined {
+    return this.entries.find((e) => e.name === name || e.spec.name === name);
+  }
+
   /** Decode an entry to float32. */
   decode(e: Entry): DecodedWeight {
     const { spec } = e;

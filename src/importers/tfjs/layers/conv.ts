@@ -9,7 +9,7 @@ import { cfgBool, cfgNum, cfgPair, cfgStr, image, single, windowAxis, type Conve
 import { activate } from './activations.js';
 
 /** HWIO [kh, kw, i, o] -> OIHW [o, i, kh, kw]. */
-function hwioToOihw(k: Float32Array, kh: number, kw: number, ci: number, co: number): Float32Array {
+export function hwioToOihw(k: Float32Array, kh: number, kw: number, ci: number, co: number): Float32Array {
   const out = new Float32Array(k.length);
   for (let y = 0; y < kh; y++)
     for (let x = 0; x < kw; x++)
@@ -19,7 +19,7 @@ function hwioToOihw(k: Float32Array, kh: number, kw: number, ci: number, co: num
 }
 
 /** Depthwise [kh, kw, C, M] -> grouped-conv weight [C*M, 1, kh, kw]; output channel c*M + m, as TensorFlow orders it. */
-function depthwiseToOihw(k: Float32Array, kh: number, kw: number, c: number, m: number): Float32Array {
+export function depthwiseToOihw(k: Float32Array, kh: number, kw: number, c: number, m: number): Float32Array {
   const out = new Float32Array(k.length);
   for (let y = 0; y < kh; y++)
     for (let x = 0; x < kw; x++)
