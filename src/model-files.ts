@@ -10,8 +10,8 @@ import { parseOnnx } from './engine/graph/onnx-io.js';
 import type { Graph } from './engine/graph/types.js';
 import type { FitMode } from './image/fit.js';
 import { parseInputSpec, type InputSpec } from './image/preprocess.js';
-import { importTfjsLayers } from './importers/tfjs/import.js';
-import { parseModelJson, type ManifestGroup } from './importers/tfjs/model-json.js';
+import { importTfjs, tfjsManifest, type TfjsImportOptions } from './importers/tfjs-model.js';
+import type { ManifestGroup } from './importers/tfjs/model-json.js';
 
 /** Bytes of a file given by a path relative to the model's folder; undefined when it is absent. */
 export type ModelFileReader = (relativePath: string) => Promise<Uint8Array | undefined>;
@@ -42,9 +42,11 @@ export function modelStem(name: string): string {
 
 /**
  * Import `name` (a `.onnx` or TF.js `model.json`, as a path the reader understands) and the
- * files it refers to (ONNX external data, TF.js weight files), relative to its folder.
+ * files it refers to (ONNX external data, TF.js weight files), relative to its folder. TF.js
+ * Layers and graph models are both accepted; `options.inputSize` sizes a graph model whose
+ * input leaves it open.
  */
-export async function importModelFile(name: string, bytes: Uint8Array, read: ModelFileReader): Promise<ImportedModelFile> {
+export async function importModelFile(name: string, bytes: Uint8Array, read: ModelFileReader, options: TfjsImportOptions = {}): Promise<ImportedModelFile> {
   if (/\.json$/i.test(name)) {
     let json: unknown;
     try {
@@ -52,9 +54,8 @@ export async function importModelFile(name: string, bytes: Uint8Array, read: Mod
     } catch (e) {
       throw new ModelFormatError(`${name}: not valid JSON (${(e as Error).message})`);
     }
-    const { manifest } = parseModelJson(json, name);
-    const weights = await assembleWeights(manifest, read, name);
-    const imported = importTfjsLayers(json as object, weights, name);
+    const weights = await assembleWeights(tfjsManifest(json, name), read, name);
+    const imported = importTfjs(json as object, weights, name, options);
     return { graph: imported.graph, format: 'tfjs', logits: imported.logitsName, aliases: imported.layerNames };
   }
   // The parser reads external data synchronously: parse, and whenever it asks for a file not

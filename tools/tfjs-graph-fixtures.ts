@@ -14,6 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { floatToHalf } from '../src/engine/graph/tensor-data.js';
 import { rng } from '../test/helpers/grad-check.js';
 
 const OUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', 'tfjs-graph');
@@ -144,7 +145,7 @@ class GraphWriter {
 function quantize(data: Float32Array, q: Quantization): { bytes: Buffer; quantization: Attr } {
   if (q === 'float16') {
     const out = Buffer.alloc(data.length * 2);
-    data.forEach((v, i) => out.writeUInt16LE(toHalf(v), 2 * i));
+    data.forEach((v, i) => out.writeUInt16LE(floatToHalf(v), 2 * i));
     return { bytes: out, quantization: { dtype: 'float16' } };
   }
   const qmax = q === 'uint8' ? 255 : 65535;
@@ -169,31 +170,21 @@ function quantize(data: Float32Array, q: Quantization): { bytes: Buffer; quantiz
   return { bytes, quantization: { min: nudgedMin, scale, dtype: q } };
 }
 
-/** float32 -> IEEE half bits, round to nearest even (as numpy's astype(float16)). */
-function toHalf(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  return sign | h;
+/** A plain Conv2D's or DepthwiseConv2dNative's attributes as TensorFlow writes them. */
+function convAttrs(padding: string, stride = 1, depthwise = false): Attr {
+  return {
+    T: A.T,
+    data_format: A.s('NHWC'),
+    dilations: A.ints([1, 1, 1, 1]),
+    explicit_paddings: A.ints([]),
+    padding: A.s(padding),
+    strides: A.ints([1, stride, stride, 1]),
+    ...(depthwise ? {} : { use_cudnn_on_gpu: A.b(true) }),
+  };
 }
+
+/** FusedBatchNormV3's attributes at inference. */
+const BN_V3 = { T: A.T, U: A.T, data_format: A.s('NHWC'), epsilon: A.f(0.0010000000474974513), exponential_avg_factor: A.f(1), is_training: A.b(false) };
 
 const TF2 = { tf: '2.15.0', converter: 'TensorFlow.js Converter v4.22.0', producer: 1645 };
 
@@ -239,26 +230,11 @@ function tf1Frozen(): GraphWriter {
   const x = g.placeholder('input', [-1, 14, 14, 3]);
   const k1 = g.random('conv1/kernel', [3, 3, 3, 6], Math.sqrt(6 / 27));
   const b1 = g.random('conv1/bias', [6], 0.1);
-  const c1 = g.node('conv1/Conv2D', 'Conv2D', [x, k1], {
-    T: A.T,
-    data_format: A.s('NHWC'),
-    dilations: A.ints([1, 1, 1, 1]),
-    explicit_paddings: A.ints([]),
-    padding: A.s('VALID'),
-    strides: A.ints([1, 1, 1, 1]),
-    use_cudnn_on_gpu: A.b(true),
-  });
+  const c1 = g.node('conv1/Conv2D', 'Conv2D', [x, k1], convAttrs('VALID'));
   const ba = g.node('conv1/BiasAdd', 'BiasAdd', [c1, b1], { T: A.T, data_format: A.s('NHWC') });
   const r1 = g.node('conv1/Relu', 'Relu', [ba], { T: A.T });
   const kd = g.random('dw/depthwise_kernel', [3, 3, 6, 2], Math.sqrt(6 / 9));
-  const dw = g.node('dw/depthwise', 'DepthwiseConv2dNative', [r1, kd], {
-    T: A.T,
-    data_format: A.s('NHWC'),
-    dilations: A.ints([1, 1, 1, 1]),
-    explicit_paddings: A.ints([]),
-    padding: A.s('SAME'),
-    strides: A.ints([1, 2, 2, 1]),
-  });
+  const dw = g.node('dw/depthwise', 'DepthwiseConv2dNative', [r1, kd], convAttrs('SAME', 2, true));
   const bn = (prefix: string, c: number) => [
     g.random(`${prefix}/gamma`, [c], 0.3, 1),
     g.random(`${prefix}/beta`, [c], 0.2),
@@ -270,23 +246,8 @@ function tf1Frozen(): GraphWriter {
   const pads = g.ints('pad/Pad/paddings', [0, 0, 1, 2, 2, 1, 0, 0], [4, 2]);
   const pd = g.node('pad/Pad', 'Pad', [r2, pads], { T: A.T, Tpaddings: A.type('DT_INT32') });
   const k3 = g.random('conv2/kernel', [3, 3, 12, 8], Math.sqrt(6 / 108));
-  const c3 = g.node('conv2/Conv2D', 'Conv2D', [pd, k3], {
-    T: A.T,
-    data_format: A.s('NHWC'),
-    dilations: A.ints([1, 1, 1, 1]),
-    explicit_paddings: A.ints([]),
-    padding: A.s('VALID'),
-    strides: A.ints([1, 1, 1, 1]),
-    use_cudnn_on_gpu: A.b(true),
-  });
-  const bn2 = g.node('conv2_bn/FusedBatchNormV3', 'FusedBatchNormV3', [c3, ...bn('conv2_bn', 8)], {
-    T: A.T,
-    U: A.T,
-    data_format: A.s('NHWC'),
-    epsilon: A.f(0.0010000000474974513),
-    exponential_avg_factor: A.f(1),
-    is_training: A.b(false),
-  });
+  const c3 = g.node('conv2/Conv2D', 'Conv2D', [pd, k3], convAttrs('VALID'));
+  const bn2 = g.node('conv2_bn/FusedBatchNormV3', 'FusedBatchNormV3', [c3, ...bn('conv2_bn', 8)], BN_V3);
   const elu = g.node('conv2_elu/Elu', 'Elu', [bn2], { T: A.T });
   const shift = g.random('shift/y', [8], 0.5);
   const e = g.node('shift/add', 'Add', [elu, shift], { T: A.T });
@@ -447,23 +408,8 @@ function fusedBatchNorm(fused: boolean): GraphWriter {
       true,
     );
   } else {
-    const c = g.node(`${m}/conv/Conv2D`, 'Conv2D', [x, k], {
-      T: A.T,
-      data_format: A.s('NHWC'),
-      dilations: A.ints([1, 1, 1, 1]),
-      explicit_paddings: A.ints([]),
-      padding: A.s('SAME'),
-      strides: A.ints([1, 1, 1, 1]),
-      use_cudnn_on_gpu: A.b(true),
-    });
-    const bn = g.node(`${m}/bn/FusedBatchNormV3`, 'FusedBatchNormV3', [c, ...stats], {
-      T: A.T,
-      U: A.T,
-      data_format: A.s('NHWC'),
-      epsilon: A.f(0.0010000000474974513),
-      exponential_avg_factor: A.f(1),
-      is_training: A.b(false),
-    });
+    const c = g.node(`${m}/conv/Conv2D`, 'Conv2D', [x, k], convAttrs('SAME'));
+    const bn = g.node(`${m}/bn/FusedBatchNormV3`, 'FusedBatchNormV3', [c, ...stats], BN_V3);
     y = g.node(`${m}/bn/relu/Relu`, 'Relu', [bn], { T: A.T });
   }
   const gap = g.node(`${m}/gap/Mean`, 'Mean', [y, axes], { Tidx: A.type('DT_INT32'), keep_dims: A.b(false), T: A.T });

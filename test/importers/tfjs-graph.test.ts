@@ -4,12 +4,14 @@
  * graph-model executor, Grad-CAM against tf.grad, quantised shards, and the refusals.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Model } from '../../src/engine/model.js';
 import { ModelFormatError } from '../../src/errors.js';
 import { importTfjsGraph } from '../../src/importers/tfjs-graph/import.js';
 import type { TfjsImport } from '../../src/importers/tfjs/import.js';
+import { importModelFile } from '../../src/model-files.js';
 import { loadTfjsModelFromFile } from '../../src/node/load-tfjs.js';
 import { checkGradCam, GRAPH_FIXTURES, loadOracle, oracleOutputs, readGraphModel, tf } from '../helpers/tfjs-graph-oracle.js';
 import { assertClose, randomData, runImported } from '../helpers/tfjs-oracle.js';
@@ -245,7 +247,7 @@ test('refusals name the node and the op: unsupported ops, NCHW, open sizes, seve
   assert.throws(() => importTfjsGraph(nchw.json, nchw.data, 'm.json'), /node 'conv\/Conv2D' \(Conv2D\): data_format 'NCHW' is not supported/);
 
   const open = tinyModel(undefined, [-1, -1, -1, 3]);
-  assert.throws(() => importTfjsGraph(open.json, open.data, 'm.json'), /input 'x': the input leaves its size open .*--input-size/);
+  assert.throws(() => importTfjsGraph(open.json, open.data, 'm.json'), /input 'x': the input leaves its size open .*the inputSize option/);
   const sized = importTfjsGraph(open.json, open.data, 'm.json', { inputSize: [8, 5] });
   assert.deepEqual(sized.inputSize, [8, 5, 3]);
   assert.deepEqual(sized.graph.inputs[0]!.shape, ['N', 3, 8, 5]);
@@ -260,4 +262,18 @@ test('refusals name the node and the op: unsupported ops, NCHW, open sizes, seve
   (missing.json as { weightsManifest: { weights: unknown[] }[] }).weightsManifest[0]!.weights.pop();
   assert.throws(() => importTfjsGraph(missing.json, missing.data, 'm.json'), /node 'gap\/axes' \(Const\): the weights manifest has no entry/);
 
+});
+
+test('importModelFile, the core loader the page uses, takes graph models through its file reader', async () => {
+  const dir = path.join(GRAPH_FIXTURES, 'tf1_frozen');
+  const read = async (rel: string) => new Uint8Array(await readFile(path.join(dir, rel)).catch(() => Buffer.alloc(0)));
+  const imported = await importModelFile('model.json', await read('model.json'), async (rel) => {
+    const b = await read(rel);
+    return b.length ? b : undefined;
+  });
+  assert.equal(imported.format, 'tfjs');
+  assert.equal(imported.logits, 'dense/BiasAdd');
+  assert.equal(imported.aliases?.get('conv2_elu/Elu'), 'conv2_elu/Elu');
+  const model = Model.prepare(imported.graph, { logits: imported.logits, aliases: imported.aliases });
+  assert.equal(model.layer().tensor, 'pool/AvgPool');
 });

@@ -132,7 +132,7 @@ class GraphImporter {
     if (!shape || shape.length !== 4) fail(`the input has shape [${shape?.join(', ') ?? 'unknown'}]; an image [batch, height, width, channels] is required`);
     let [, h, w, c] = shape as [number, number, number, number];
     if (h < 0 || w < 0) {
-      if (!this.options.inputSize) fail(`the input leaves its size open ([${shape!.join(', ')}]); give the image size (--input-size HxW)`);
+      if (!this.options.inputSize) fail(`the input leaves its size open ([${shape!.join(', ')}]); give the size to load it at (the inputSize option, [height, width])`);
       [h, w] = this.options.inputSize!;
     }
     if (c < 0) fail(`the input leaves its channel count open ([${shape!.join(', ')}])`);
