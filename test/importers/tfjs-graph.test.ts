@@ -277,3 +277,36 @@ test('importModelFile, the core loader the page uses, takes graph models through
   const model = Model.prepare(imported.graph, { logits: imported.logits, aliases: imported.aliases });
   assert.equal(model.layer().tensor, 'pool/AvgPool');
 });
+
+test('a graph exported with batch size 1 (placeholder [1, ...], Reshape to [1, ...]) runs on batches', async () => {
+  const T = { type: 'DT_FLOAT' };
+  const m = tinyModel(
+    (x) => [
+      { name: 'flat', op: 'Reshape', input: [x, 'flat/shape'], attr: { T } },
+      { name: 'back', op: 'Reshape', input: ['flat', 'back/shape'], attr: { T } },
+    ],
+    [1, 6, 6, 3],
+    { 'flat/shape': [1, 6, 12], 'back/shape': [1, 6, 6, 2] },
+  );
+  const imp = importTfjsGraph(m.json, m.data, 'batch1');
+  assert.deepEqual(imp.graph.inputs[0]!.shape, ['N', 3, 6, 6]);
+  const oracle = await loadOracle({ json: m.json as never, data: m.data, modelJsonPath: '' });
+  const x = randomData(2 * 6 * 6 * 3, 31);
+  const nodes = ['flat', 'back', 'out/Softmax'];
+  const got = await runImported(imp, x, [2, 6, 6, 3], nodes);
+  for (const b of [0, 1]) {
+    const one = x.slice(b * 108, (b + 1) * 108);
+    const want = await oracleOutputs(oracle, one, [1, 6, 6, 3], nodes);
+    for (const n of nodes) {
+      const g = got.get(n)!;
+      const per = g.data.length / 2;
+      assertClose({ data: g.data.slice(b * per, (b + 1) * per), dims: [1, ...g.dims.slice(1)] }, want.get(n)!, `image ${b}, node '${n}'`);
+    }
+  }
+  // A leading size other than 1 would fix the batch: refused.
+  const fixed = tinyModel((x) => [{ name: 'flat', op: 'Reshape', input: [x, 'flat/shape'], attr: { T } }, { name: 'back', op: 'Reshape', input: ['flat', 'back/shape'], attr: { T } }], [-1, 6, 6, 3], {
+    'flat/shape': [2, 6, 6],
+    'back/shape': [-1, 6, 6, 2],
+  });
+  assert.throws(() => importTfjsGraph(fixed.json, fixed.data, 'm.json'), /node 'flat' \(Reshape\): the shape \[2, 6, 6\] fixes the batch size to 2/);
+});

@@ -35,8 +35,9 @@ const Reshape: OpConverter = (ctx) => {
   let out: number[];
   if (first === BATCH) {
     out = (rest as number[]).map((d) => (d === -1 ? item / known : d));
-  } else if (first === -1) {
-    out = rest as number[];
+  } else if (first === -1 || (first === 1 && count((rest as number[]).map((d) => (d === -1 ? item / known : d))) === item)) {
+    // -1, or a 1 that keeps each item whole: graphs exported with batch size 1 write [1, ...].
+    out = (rest as number[]).map((d) => (d === -1 ? item / known : d));
   } else {
     return ctx.fail(`the shape [${dims.join(', ')}] fixes the batch size to ${first}; a batch-first shape (-1 or the input's batch) is needed`);
   }
