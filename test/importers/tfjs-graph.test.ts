@@ -4,15 +4,18 @@
  * graph-model executor, Grad-CAM against tf.grad, quantised shards, and the refusals.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import sharp from 'sharp';
 import { Model } from '../../src/engine/model.js';
 import { ModelFormatError } from '../../src/errors.js';
 import { importTfjsGraph } from '../../src/importers/tfjs-graph/import.js';
 import type { TfjsImport } from '../../src/importers/tfjs/import.js';
 import { importModelFile } from '../../src/model-files.js';
 import { loadTfjsModelFromFile } from '../../src/node/load-tfjs.js';
+import { runCli } from '../helpers/cli.js';
 import { checkGradCam, GRAPH_FIXTURES, loadOracle, oracleOutputs, readGraphModel, tf } from '../helpers/tfjs-graph-oracle.js';
 import { assertClose, randomData, runImported } from '../helpers/tfjs-oracle.js';
 
@@ -309,4 +312,35 @@ test('a graph exported with batch size 1 (placeholder [1, ...], Reshape to [1, .
     'back/shape': [-1, 6, 6, 2],
   });
   assert.throws(() => importTfjsGraph(fixed.json, fixed.data, 'm.json'), /node 'flat' \(Reshape\): the shape \[2, 6, 6\] fixes the batch size to 2/);
+});
+
+test('CLI: layers marks the graph model default; explain writes its picture; an unsupported op exits 1 with one line', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'graph-cli-'));
+  try {
+    const model = path.join(GRAPH_FIXTURES, 'keras_fused', 'model.json');
+    const layers = await runCli(['layers', '--model', model]);
+    assert.equal(layers.code, 0, layers.stderr);
+    assert.match(layers.stdout, /^\*\s+model\/pool\/MaxPool\s+MaxPool\s+\[N, 12, 3, 3\]/m);
+
+    const photo = path.join(dir, 'photo.png');
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 200, g: 80, b: 40 } } }).png().toFile(photo);
+    const r = await runCli(['explain', photo, '--model', model, '--method', 'gradcam', '--layer', 'conv2/Relu6', '--out', dir, '--raw']);
+    assert.equal(r.code, 0, r.stderr);
+    const raw = JSON.parse(await readFile(path.join(dir, 'photo.gradcam.json'), 'utf8')) as { layer: string; camShape: number[] };
+    assert.equal(raw.layer, 'model/conv2/Relu6');
+    assert.deepEqual(raw.camShape, [3, 3]);
+    assert.deepEqual(await sharp(path.join(dir, 'photo.gradcam.png')).metadata().then((m) => [m.width, m.height]), [40, 30]);
+
+    const bad = path.join(dir, 'bad');
+    await mkdir(bad);
+    const erf = tinyModel((x) => [{ name: 'act/Erf', op: 'Erf', input: [x], attr: { T: { type: 'DT_FLOAT' } } }]);
+    await writeFile(path.join(bad, 'model.json'), JSON.stringify(erf.json));
+    await writeFile(path.join(bad, 'w.bin'), erf.data);
+    const e = await runCli(['layers', '--model', path.join(bad, 'model.json')]);
+    assert.equal(e.code, 1);
+    assert.equal(e.stderr.trim().split('\n').length, 1, e.stderr);
+    assert.match(e.stderr, /node 'act\/Erf' uses the TensorFlow op 'Erf', which is not supported/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
