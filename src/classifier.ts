@@ -8,9 +8,9 @@ import type { Runtime } from './engine/runtime/runtime.js';
 import { blackBaseline, toTensor, type InputSpec } from './image/preprocess.js';
 import type { RgbImage } from './image/types.js';
 import { Pipeline } from './methods/pipeline.js';
-import { createMethod, type MethodName } from './methods/registry.js';
-import { RsiGradCam, type RsiGradCamOptions } from './methods/rsi-grad-cam.js';
-import type { Explanation } from './methods/types.js';
+import { createMethod, DEFAULT_METHOD, type MethodName, type MethodOptionsMap } from './methods/registry.js';
+import type { ExplanationMethod } from './methods/method.js';
+import type { CommonOptions, Explanation } from './methods/types.js';
 import type { FitMode } from './image/fit.js';
 import { OptionError } from './errors.js';
 
@@ -25,8 +25,15 @@ export interface ClassifierInfo {
   fit?: FitMode;
 }
 
-/** Options of `explain`: any method's options plus the method's name. */
-export type ExplainOptions = RsiGradCamOptions & { method?: MethodName };
+/**
+ * Options of `explain`: the method's name and that method's options. For a built-in method
+ * `M` the options are typed (`{ method: 'gradcam', steps: 5 }` does not compile); a method
+ * registered at run time takes the common options plus whatever it declares, checked when it
+ * runs. Without `method`: RSI-Grad-CAM.
+ */
+export type ExplainOptions<M extends string = MethodName> = M extends MethodName
+  ? { method?: M } & MethodOptionsMap[M]
+  : { method: M } & CommonOptions & { [option: string]: unknown };
 
 /** A layer as listed to users, with the default marked. */
 export interface LayerListing extends LayerInfo {
@@ -41,7 +48,8 @@ export class Classifier {
     readonly runtime: Runtime,
     readonly info: ClassifierInfo,
   ) {
-    this.pipeline = new Pipeline(model, runtime);
+    const spec = info.inputSpec;
+    this.pipeline = new Pipeline(model, runtime, { blackBaseline: spec ? () => blackBaseline(spec) : undefined });
     if (info.labels && info.labels.length !== model.numClasses) {
       throw new OptionError(`${info.source}: ${info.labels.length} labels for a model with ${model.numClasses} classes`);
     }
@@ -94,7 +102,7 @@ export class Classifier {
     return toTensor(img, this.requireSpec());
   }
 
-  /** The black image after the model's preprocessing (RSI-Grad-CAM's default baseline). */
+  /** The black image after the model's preprocessing (path methods' default baseline). */
   blackBaseline(): Float32Array {
     return blackBaseline(this.requireSpec());
   }
@@ -106,14 +114,20 @@ export class Classifier {
     return this.info.inputSpec;
   }
 
-  /** Explain preprocessed input tensors (each C*H*W) with a method (default RSI-Grad-CAM). */
-  async explain(inputs: readonly Float32Array[], options: ExplainOptions = {}): Promise<Explanation[]> {
-    const { method = 'rsi-grad-cam', ...rest } = options;
-    const m = createMethod(method, this.pipeline);
-    if (m instanceof RsiGradCam && rest.baseline === undefined && !rest.paths && this.info.inputSpec) {
-      m.defaultBaseline = this.blackBaseline();
-    }
-    return m.explain(inputs, rest);
+  /** A method by name (built-in or registered), over this classifier's pipeline: ask its `capabilities`. */
+  method(name: string = DEFAULT_METHOD): ExplanationMethod<any> {
+    return createMethod(name, this.pipeline);
+  }
+
+  /**
+   * Explain preprocessed input tensors (each C*H*W) with a method (default RSI-Grad-CAM): a
+   * built-in one with its typed options, or a registered one by name.
+   */
+  explain(inputs: readonly Float32Array[], options?: ExplainOptions): Promise<Explanation[]>;
+  explain<M extends string>(inputs: readonly Float32Array[], options: ExplainOptions<M>): Promise<Explanation[]>;
+  async explain(inputs: readonly Float32Array[], options: { method?: string } = {}): Promise<Explanation[]> {
+    const { method = DEFAULT_METHOD, ...rest } = options;
+    return this.method(method).explain(inputs, rest);
   }
 
   /** Release the runtime's sessions. */

@@ -61,6 +61,13 @@ export class RuntimeDisposedError extends RsiGradCamError {
   }
 }
 
+/** A long run cancelled through its AbortSignal (between batches of model evaluations). */
+export class AbortError extends RsiGradCamError {
+  constructor(message: string) {
+    super('aborted', message);
+  }
+}
+
 /** Up to `limit` candidates closest to `name` (by edit distance, then substring match). */
 export function closeMatches(name: string, candidates: Iterable<string>, limit = 5): string[] {
   const lower = name.toLowerCase();

@@ -3,8 +3,9 @@ import { Option, type Command } from 'commander';
 import { OptionError } from '../errors.js';
 import { COLORMAP_NAMES, type ColormapName } from '../image/colormap.js';
 import { FIT_MODES, type FitMode } from '../image/fit.js';
-import { METHOD_NAMES, type MethodName } from '../methods/registry.js';
-import { STIELTJES_RULES, type StieltjesRule } from '../methods/quadrature.js';
+import { DEFAULT_METHOD, methodNames } from '../methods/registry.js';
+import type { ExplanationMethod } from '../methods/method.js';
+import { MAX_STEPS, STIELTJES_RULES, type StieltjesRule } from '../methods/quadrature.js';
 import { DEFAULT_WEIGHTING, WEIGHTINGS, type Weighting } from '../methods/weightings.js';
 import type { Classifier } from '../classifier.js';
 import type { Target } from '../methods/types.js';
@@ -24,11 +25,11 @@ export function addMethodOptions(cmd: Command): Command {
   return cmd
     .option('--layer <name>', 'target layer: tensor name, node name or module path (default: last conv layer)')
     .option('-t, --target <target>', 'class to explain: top1, top2, ..., a class index, or a label', 'top1')
-    .option('--steps <n>', 'RSI-Grad-CAM path steps m (m + 1 points)', intArg('--steps', 1), 50)
+    .option('--steps <n>', `path methods: steps m (m + 1 points), at most ${MAX_STEPS}`, intArg('--steps', 1, MAX_STEPS), 50)
     .addOption(new Option('--score <score>', 'score to differentiate (default: softmax for RSI-Grad-CAM, logit for Grad-CAM)').choices(['softmax', 'logit']))
     .addOption(new Option('--weighting <w>', 'RSI-Grad-CAM channel weights').choices(WEIGHTINGS).default(DEFAULT_WEIGHTING))
-    .addOption(new Option('--rule <rule>', 'Riemann-Stieltjes rule').choices(STIELTJES_RULES as string[]).default('trapezoid'))
-    .option('--baseline <b>', 'RSI-Grad-CAM baseline: black, blur, or an image file', 'black')
+    .addOption(new Option('--rule <rule>', 'path methods: Riemann-Stieltjes rule').choices(STIELTJES_RULES as string[]).default('trapezoid'))
+    .option('--baseline <b>', 'path methods: baseline, black, blur, or an image file', 'black')
     .option('--internal-batch-size <n>', 'path points run at once (default: from a 512 MiB budget)', intArg('--internal-batch-size', 1));
 }
 
@@ -61,10 +62,12 @@ export interface PictureOpts {
   alpha: number;
 }
 
-export function intArg(name: string, min: number) {
+export function intArg(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new OptionError(`${name} must be an integer >= ${min}, got '${v}'`);
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new OptionError(`${name} must be an integer >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ''}, got '${v}'`);
+    }
     return n;
   };
 }
@@ -77,9 +80,36 @@ export function floatArg(name: string, lo: number, hi: number) {
   };
 }
 
-export function parseMethod(name: string): MethodName {
-  if (!(METHOD_NAMES as string[]).includes(name)) throw new OptionError(`--method: unknown method '${name}' (expected one of ${METHOD_NAMES.join(', ')})`);
-  return name as MethodName;
+/** A registered method's name (the registry is read when the command runs, so registered methods count). */
+export function parseMethod(name: string): string {
+  if (!methodNames().includes(name)) throw new OptionError(`--method: unknown method '${name}' (expected one of ${methodNames().join(', ')})`);
+  return name;
+}
+
+/** The --method option: any registered method. */
+export function methodOption(): Option {
+  return new Option('--method <name>', `explanation method: ${methodNames().join(', ')}`).default(DEFAULT_METHOD);
+}
+
+/** The method flags by the option each sets (a method takes the ones it declares in its capabilities). */
+const METHOD_FLAGS = { steps: '--steps', weighting: '--weighting', rule: '--rule', baseline: '--baseline' } as const;
+
+/** The method settings of a command line, for every method on it: each method takes what it declares. */
+export function methodSettings(o: MethodOpts): { baseline: string; [option: string]: unknown } {
+  return { steps: o.steps, score: o.score, weighting: o.weighting, rule: o.rule, baseline: o.baseline, internalBatchSize: o.internalBatchSize };
+}
+
+/** The method flags given on the command line that none of `methods` takes (e.g. --steps with gradcam). */
+export function unusedMethodFlags(cmd: Command, methods: readonly ExplanationMethod[]): string[] {
+  return Object.entries(METHOD_FLAGS)
+    .filter(([key]) => cmd.getOptionValueSource(key) === 'cli' && !methods.some((m) => m.capabilities.options.includes(key)))
+    .map(([, flag]) => flag);
+}
+
+/** A one-line note on stderr when flags on the line apply to none of the methods run. */
+export function noteUnusedFlags(cmd: Command, methods: readonly ExplanationMethod[]): void {
+  const unused = unusedMethodFlags(cmd, methods);
+  if (unused.length) process.stderr.write(`note: ${unused.join(', ')} ${unused.length === 1 ? 'does' : 'do'} not apply to ${methods.map((m) => m.name).join(', ')}; ignored\n`);
 }
 
 /** top1/topK, a class index, or a label. */

@@ -3,7 +3,7 @@
  * and the shared palette that objects and distractors draw from, so colour alone cannot
  * tell the class.
  */
-import type { Prng } from './prng.js';
+import type { Prng } from '../prng.js';
 import { cosDeg, sinDeg } from './trig.js';
 
 export type Rgb = [number, number, number];

@@ -6,7 +6,7 @@
  */
 import { OptionError } from '../errors.js';
 import { addNoise, contrastingPair, paintBackground, PALETTE, type Rgb } from './background.js';
-import { mixSeed, Prng } from './prng.js';
+import { mixSeed, Prng } from '../prng.js';
 import { paintRegion, type Fill } from './raster.js';
 import { DEMO_CLASSES, makeDiscs, makeObject, makeSegment, MAX_EXTENT, segmentDistance, type DemoClassName, type Region } from './shapes.js';
 import { cosDeg, sinDeg } from './trig.js';

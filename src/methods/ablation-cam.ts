@@ -4,58 +4,89 @@
  * layer with its activations fed from outside, so only the part above the layer runs for
  * each ablated channel.
  */
-import { BaseCam, type LayerResult, type MethodContext } from './base-cam.js';
+import { BaseCam, type CamLayer, type ImageResult, type LayerMaps, type MethodContext } from './base-cam.js';
+import type { MethodCapabilities } from './method.js';
+import { runBatches } from './runner.js';
 import type { CommonOptions } from './types.js';
 import type { BuildOptions } from '../engine/model.js';
-import type { LayerInfo } from '../engine/layers.js';
+import type { FloatTensor } from '../engine/runtime/runtime.js';
 
 export class AblationCam extends BaseCam<CommonOptions> {
   readonly name = 'ablationcam';
-  protected readonly defaultScore = 'logit' as const;
+  readonly capabilities: MethodCapabilities = { usesBaseline: false, hasCompleteness: false, options: [], defaultScore: 'logit' };
 
-  protected override sessionFor(layer: LayerInfo): BuildOptions {
-    return { expose: [layer.tensor] };
+  protected override sessionFor(layers: CamLayer[]): BuildOptions {
+    return { expose: layers.map((l) => l.info.tensor) };
   }
 
-  protected async run(ctx: MethodContext<CommonOptions>): Promise<LayerResult[]> {
+  /** One forward per image, then one run above the layer per ablated channel. */
+  protected override plannedEvaluations(images: readonly Float32Array[], layers: CamLayer[]): number {
+    return images.length * (1 + layers.reduce((n, l) => n + l.channels, 0));
+  }
+
+  protected async run(ctx: MethodContext<CommonOptions>): Promise<ImageResult[]> {
     const p = this.pipeline;
-    const { images, targets, layer, channels, hw, options } = ctx;
+    const { images, targets, layers, options, evaluations } = ctx;
     const model = p.model;
     const k = model.numClasses;
-    const per = channels * hw;
-    const expose = await p.session(this.sessionFor(layer));
-    const fed = await p.session({ feed: layer.tensor });
-    const needsImage = fed.session.inputNames.includes(model.inputName);
-    const batch = p.batchSize(options, channels);
-    const scoreOf = (probs: Float32Array, logits: Float32Array, j: number, t: number) =>
-      ctx.scoreMode === 'softmax' ? probs[j * k + t]! : logits[j * k + t]!;
-    const results: LayerResult[] = [];
+    const expose = await p.session(this.sessionFor(layers));
+    const scoreOf = (r: Record<string, FloatTensor>, outs: { probs: string; logits: string }, j: number, t: number) =>
+      ctx.scoreMode === 'softmax' ? r[outs.probs]!.data[j * k + t]! : r[outs.logits]!.data[j * k + t]!;
+    const results: ImageResult[] = [];
     for (let img = 0; img < images.length; img++) {
       const t0 = performance.now();
       const t = targets[img]!;
-      const x = p.stack(images, [img]);
-      const r = await expose.session.run({ [model.inputName]: x });
-      const a = r[expose.outputs.activations[0]!]!.data;
-      const y = scoreOf(r[expose.outputs.probs]!.data, r[expose.outputs.logits]!.data, 0, t);
-      const weights = new Float32Array(channels);
-      for (let start = 0; start < channels; start += batch) {
-        const n = Math.min(batch, channels - start);
-        const acts = new Float32Array(n * per);
-        for (let j = 0; j < n; j++) {
-          acts.set(a, j * per);
-          acts.fill(0, j * per + (start + j) * hw, j * per + (start + j + 1) * hw);
-        }
-        const feeds: Record<string, { data: Float32Array; dims: number[] }> = {
-          [layer.tensor]: { data: acts, dims: [n, channels, ...(layer.shape.slice(2) as number[])] },
-        };
-        if (needsImage) feeds[model.inputName] = p.stack(new Array(n).fill(images[img]!), Array.from({ length: n }, (_, i) => i));
-        const out = await fed.session.run(feeds, [fed.outputs.probs, fed.outputs.logits]);
-        for (let j = 0; j < n; j++) {
-          weights[start + j] = (y - scoreOf(out[fed.outputs.probs]!.data, out[fed.outputs.logits]!.data, j, t)) / (y + 1e-7);
-        }
+      const one = [images[img]!];
+      let acts: Float32Array[] = [];
+      let y = 0;
+      await runBatches(
+        expose.session,
+        {
+          count: 1,
+          batchSize: 1,
+          fetch: [...expose.outputs.activations, expose.outputs.probs, expose.outputs.logits],
+          feeds: () => p.feeds(p.stack(one, [0])),
+          take: (r) => {
+            acts = expose.outputs.activations.map((name) => r[name]!.data);
+            y = scoreOf(r, expose.outputs, 0, t);
+          },
+        },
+        evaluations,
+      );
+      const maps: LayerMaps[] = [];
+      for (const [li, layer] of layers.entries()) {
+        const fed = await p.session({ feed: layer.info.tensor });
+        const needsImage = fed.session.inputNames.includes(model.inputName);
+        const a = acts[li]!;
+        const per = layer.channels * layer.hw;
+        const weights = new Float32Array(layer.channels);
+        await runBatches(
+          fed.session,
+          {
+            count: layer.channels,
+            batchSize: p.batchSize(options, layer.channels),
+            fetch: [fed.outputs.probs, fed.outputs.logits],
+            feeds: (start, n) => {
+              const data = new Float32Array(n * per);
+              for (let j = 0; j < n; j++) {
+                data.set(a, j * per);
+                data.fill(0, j * per + (start + j) * layer.hw, j * per + (start + j + 1) * layer.hw);
+              }
+              const feeds: Record<string, FloatTensor> = {
+                [layer.info.tensor]: { data, dims: [n, layer.channels, ...(layer.info.shape.slice(2) as number[])] },
+              };
+              if (needsImage) feeds[model.inputName] = p.stack(new Array<Float32Array>(n).fill(images[img]!), Array.from({ length: n }, (_, i) => i));
+              return feeds;
+            },
+            take: (r, start, n) => {
+              for (let j = 0; j < n; j++) weights[start + j] = (y - scoreOf(r, fed.outputs, j, t)) / (y + 1e-7);
+            },
+          },
+          evaluations,
+        );
+        maps.push({ activations: a, weights });
       }
-      results.push({ activations: a, weights, score: y, ms: performance.now() - t0 });
-      options.onProgress?.(img + 1, images.length);
+      results.push({ layers: maps, score: y, ms: performance.now() - t0 });
     }
     return results;
   }

@@ -1,46 +1,67 @@
 /**
- * The frame of every CAM method (pytorch-grad-cam's BaseCAM): check inputs, resolve the
- * layer and targets, let the method compute channel weights, then cam and heatmap.
+ * The frame of every CAM method (pytorch-grad-cam's BaseCAM): check options and inputs,
+ * resolve the layers and targets, let the method compute channel weights (or the cam) per
+ * layer, then cams and the heatmap.
  */
 import { OptionError } from '../errors.js';
 import type { LayerInfo } from '../engine/layers.js';
 import type { BuildOptions, ScoreMode } from '../engine/model.js';
 import { camToHeatmap, weightedCam } from './cam.js';
+import { checkOptionNames, type ExplanationMethod, type MethodCapabilities } from './method.js';
 import type { ImagePrediction, Pipeline } from './pipeline.js';
-import type { CommonOptions, Explanation } from './types.js';
+import { Evaluations } from './runner.js';
+import type { CommonOptions, Explanation, LayerExplanation } from './types.js';
 
-/** What a method computes for one image. */
-export interface LayerResult {
+/** A layer a CAM is computed at: [N, C, H, W]. */
+export interface CamLayer {
+  info: LayerInfo;
+  channels: number;
+  height: number;
+  width: number;
+  /** height * width */
+  hw: number;
+}
+
+/** What a method computes for one image at one layer. */
+export interface LayerMaps {
   /** A(x): the layer's activations at the image, [C, H*W]. */
   activations: Float32Array;
   weights: Float32Array;
-  /** For element-wise methods: sum_k (map_k * A_k) before the final ReLU; else computed from weights. */
+  /** For element-wise methods: the cam before the final ReLU; else computed from weights. */
   cam?: Float32Array;
+  /** Per-layer fields (completeness, attributions) for the Explanation. */
+  extra?: Partial<LayerExplanation>;
+}
+
+/** What a method computes for one image. */
+export interface ImageResult {
+  /** One entry per layer, in the order of `ctx.layers`. */
+  layers: LayerMaps[];
   /** The differentiated score at the image. */
   score: number;
-  /** Extra fields (completeness, steps, ...) merged into the Explanation. */
-  extra?: Partial<Explanation>;
   /** Milliseconds of this image's share of the work. */
   ms: number;
+  /** Extra fields (baseline score, steps, ...) merged into the Explanation. */
+  extra?: Partial<Explanation>;
 }
 
 /** Everything a method needs to run. */
 export interface MethodContext<O extends CommonOptions> {
   images: readonly Float32Array[];
+  /** The class explained for each image. */
   targets: number[];
   predictions: ImagePrediction[];
-  layer: LayerInfo;
-  channels: number;
-  hw: number;
+  layers: CamLayer[];
   scoreMode: ScoreMode;
   options: O;
+  /** Counts model evaluations (progress) and cancels between batches. */
+  evaluations: Evaluations;
 }
 
-export abstract class BaseCam<O extends CommonOptions = CommonOptions> {
+export abstract class BaseCam<O extends CommonOptions = CommonOptions> implements ExplanationMethod<O> {
   /** Method name as the CLI spells it. */
   abstract readonly name: string;
-  /** Score mode when the options give none. */
-  protected abstract readonly defaultScore: ScoreMode;
+  abstract readonly capabilities: MethodCapabilities;
 
   /** This method's own view of the pipeline: the sessions a call takes are held until it ends. */
   readonly pipeline: Pipeline;
@@ -62,27 +83,30 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> {
   private async explainHeld(images: readonly Float32Array[], options: O): Promise<Explanation[]> {
     const p = this.pipeline;
     const model = p.model;
+    checkOptionNames(this, options);
     p.checkImages(images);
     this.validate(options);
-    const layer = model.layer(options.layer);
-    if (layer.shape.length !== 4) {
-      throw new OptionError(`layer '${layer.tensor}' has shape [${layer.shape.join(', ')}]; CAM methods need a 4-D layer [N, C, H, W]`);
-    }
-    model.assertDependsOnInput(layer.tensor);
-    const [, c, h, w] = layer.shape as [string, number, number, number];
-    const scoreMode = options.score ?? this.defaultScore;
+    const layers = this.resolveLayers(options);
+    const scoreMode = options.score ?? this.capabilities.defaultScore;
     if (scoreMode !== 'softmax' && scoreMode !== 'logit') throw new OptionError(`score must be 'softmax' or 'logit', got '${String(scoreMode)}'`);
-    const predictions = await p.predict(images, p.batchSize(options, images.length), this.sessionFor(layer, scoreMode));
+    const evaluations = new Evaluations(options.onProgress, options.signal);
+    evaluations.plan(images.length + this.plannedEvaluations(images, layers, options));
+    const predictions = await p.predict(images, p.batchSize(options, images.length), this.sessionFor(layers, scoreMode), evaluations);
     const targets = p.resolveTargets(options.targets, predictions);
-    const results = await this.run({ images, targets, predictions, layer, channels: c, hw: h * w, scoreMode, options });
+    const results = await this.run({ images, targets, predictions, layers, scoreMode, options, evaluations });
     const [ih, iw] = model.imageSize;
     return results.map((r, i) => {
-      const cam = r.cam ? r.cam.map((v) => (v > 0 ? v : 0)) : weightedCam(r.activations, r.weights, c, h * w);
+      const perLayer: LayerExplanation[] = r.layers.map((m, li) => {
+        const L = layers[li]!;
+        const cam = m.cam ? m.cam.map((v) => (v > 0 ? v : 0)) : weightedCam(m.activations, m.weights, L.channels, L.hw);
+        return { layer: L.info.tensor, cam, camShape: [L.height, L.width], weights: m.weights, ...m.extra };
+      });
+      const first = perLayer[0]!;
       const pred = predictions[i]!;
       const t = targets[i]!;
       return {
         method: this.name,
-        layer: layer.tensor,
+        ...first,
         target: t,
         scoreMode,
         score: r.score,
@@ -90,25 +114,48 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> {
         logit: pred.logits[t]!,
         probabilities: pred.probabilities,
         topk: pred.topk,
-        cam,
-        camShape: [h, w],
-        heatmap: camToHeatmap(cam, [h, w], [ih, iw]),
+        heatmap: camToHeatmap(first.cam, first.camShape, [ih, iw]),
         heatmapShape: [ih, iw],
-        weights: r.weights,
+        layers: perLayer,
         timings: { explain: r.ms },
         ...r.extra,
       };
     });
   }
 
+  /** The layers asked for, each a 4-D map with more than one position. */
+  protected resolveLayers(options: O): CamLayer[] {
+    const model = this.pipeline.model;
+    const info = model.layer(options.layer);
+    if (info.shape.length !== 4) {
+      throw new OptionError(`layer '${info.tensor}' has shape [${info.shape.join(', ')}]; CAM methods need a 4-D layer [N, C, H, W]`);
+    }
+    model.assertDependsOnInput(info.tensor);
+    const [, c, h, w] = info.shape as [string, number, number, number];
+    if (h * w === 1) {
+      // One position: the cam is one number and the heatmap would be blank.
+      const before = model.layers.filter((l) => l.index < info.index && l.shape.length === 4 && (l.shape[2] as number) * (l.shape[3] as number) > 1).pop();
+      throw new OptionError(
+        `layer '${info.tensor}' has a 1x1 spatial map, so a CAM there cannot show where anything is; choose a layer before the global pooling${before ? ` (e.g. '${before.tensor}')` : ''}`,
+      );
+    }
+    return [{ info, channels: c, height: h, width: w, hw: h * w }];
+  }
+
   /** The graph variant the method runs (predictions reuse it, so one session serves both). */
-  protected sessionFor(layer: LayerInfo, score: ScoreMode): BuildOptions {
-    return { expose: [layer.tensor], score, wrt: [layer.tensor] };
+  protected sessionFor(layers: CamLayer[], score: ScoreMode): BuildOptions {
+    const tensors = layers.map((l) => l.info.tensor);
+    return { expose: tensors, score, wrt: tensors };
+  }
+
+  /** Model evaluations `run` will make (for progress); predictions are counted apart. Default: one per image. */
+  protected plannedEvaluations(images: readonly Float32Array[], _layers: CamLayer[], _options: O): number {
+    return images.length;
   }
 
   /** Check method-specific options before any work. */
   protected validate(_options: O): void {}
 
-  /** Compute activations and channel weights for every image. */
-  protected abstract run(ctx: MethodContext<O>): Promise<LayerResult[]>;
+  /** Compute activations and channel weights (or cams) for every image at every layer. */
+  protected abstract run(ctx: MethodContext<O>): Promise<ImageResult[]>;
 }

@@ -1,19 +1,26 @@
 /**
  * The pipeline every method shares (the role of pytorch-grad-cam's BaseCAM): sessions built
- * from the model and cached in the runtime, batched predictions, target resolution,
- * batch sizing from a memory budget, and the final cam -> heatmap step.
+ * from the model and cached in the runtime, input checks, batched predictions, target
+ * resolution, batch sizing from a memory budget, and what is known of the model's
+ * preprocessing (the black-image baseline of path methods).
  */
-import { OptionError, RuntimeDisposedError } from '../errors.js';
+import { ModelFormatError, OptionError, RuntimeDisposedError } from '../errors.js';
 import type { BuildOptions, GraphOutputs, Model } from '../engine/model.js';
 import { TARGETS_INPUT } from '../engine/model.js';
 import { serializeOnnx } from '../engine/graph/onnx-io.js';
 import type { EngineSession, FloatTensor, Runtime, SessionLease } from '../engine/runtime/runtime.js';
 import { FLOAT_TYPES } from '../engine/graph/types.js';
 import { topK } from './cam.js';
+import { Evaluations, range, runBatches } from './runner.js';
 import type { CommonOptions, Prediction, Target } from './types.js';
+
+export { range } from './runner.js';
 
 const modelIds = new WeakMap<Model, number>();
 let nextId = 1;
+
+/** The default memory budget of one batch, in MiB. */
+export const DEFAULT_MEMORY_BUDGET_MB = 512;
 
 /** A built graph running in a session, with its output names. */
 export interface BuiltSession {
@@ -28,6 +35,12 @@ export interface ImagePrediction {
   topk: Prediction[];
 }
 
+/** What the pipeline knows beyond the model: its preprocessing. */
+export interface PipelineEnv {
+  /** The black image after the model's preprocessing (path methods' default baseline). */
+  blackBaseline?: () => Float32Array;
+}
+
 export class Pipeline {
   /** Sessions this pipeline holds for its running calls, by key (see `hold`). */
   private readonly leases = new Map<string, Promise<SessionLease>>();
@@ -38,6 +51,7 @@ export class Pipeline {
   constructor(
     readonly model: Model,
     readonly runtime: Runtime,
+    readonly env: PipelineEnv = {},
     private readonly outputNames = new Map<string, GraphOutputs>(),
   ) {}
 
@@ -46,7 +60,7 @@ export class Pipeline {
    * method instance takes one, so one call's sessions are released when that call ends.
    */
   view(): Pipeline {
-    return new Pipeline(this.model, this.runtime, this.outputNames);
+    return new Pipeline(this.model, this.runtime, this.env, this.outputNames);
   }
 
   /**
@@ -107,12 +121,18 @@ export class Pipeline {
     return { data, dims: [indices.length, ...this.model.inputShape.slice(1) as number[]] };
   }
 
+  /** `count` items of one image size each, as a batch tensor. */
+  batchTensor(data: Float32Array, count: number): FloatTensor {
+    return { data, dims: [count, ...this.model.inputShape.slice(1) as number[]] };
+  }
+
   /** Elements in one image tensor (C*H*W). */
   imageSize(): number {
     const [, c, h, w] = this.model.inputShape;
     return c * h * w;
   }
 
+  /** Refuses an empty list, wrong sizes, and NaN or infinite values. */
   checkImages(images: readonly Float32Array[]): void {
     if (images.length === 0) throw new OptionError('no images to explain');
     const per = this.imageSize();
@@ -120,40 +140,59 @@ export class Pipeline {
       if (im.length !== per) {
         throw new OptionError(`image ${i} has ${im.length} values; the model '${this.model.source}' takes ${this.model.inputShape.slice(1).join('x')} = ${per}`);
       }
+      assertFinite(im, `image ${i}`);
     });
+  }
+
+  /** The black image after the model's preprocessing; an OptionError when the preprocessing is unknown. */
+  defaultBaseline(): Float32Array {
+    const make = this.env.blackBaseline;
+    if (!make) throw new OptionError("baseline: the model's preprocessing is unknown, so the black-image baseline cannot be made; pass a baseline");
+    return make();
   }
 
   /**
    * Probabilities, logits and top-5 of each image, in batches. `via` names the graph variant
    * to run (default: plain forward); passing the method's own variant avoids creating a
    * second session (slow for large models): onnxruntime computes only what the requested
-   * outputs need, so this costs one forward pass.
+   * outputs need, so this costs one forward pass. Outputs with NaN or infinite values are
+   * refused (they would make every later choice, such as the top class, meaningless).
    */
-  async predict(images: readonly Float32Array[], batchSize: number, via: BuildOptions = {}): Promise<ImagePrediction[]> {
+  async predict(images: readonly Float32Array[], batchSize: number, via: BuildOptions = {}, evaluations = new Evaluations()): Promise<ImagePrediction[]> {
     const end = this.hold();
     try {
-      return await this.predictHeld(images, batchSize, via);
+      return await this.predictHeld(images, batchSize, via, evaluations);
     } finally {
       end();
     }
   }
 
-  private async predictHeld(images: readonly Float32Array[], batchSize: number, via: BuildOptions): Promise<ImagePrediction[]> {
+  private async predictHeld(images: readonly Float32Array[], batchSize: number, via: BuildOptions, evaluations: Evaluations): Promise<ImagePrediction[]> {
     const { session, outputs } = await this.session(via);
     const k = this.model.numClasses;
     const out: ImagePrediction[] = [];
-    for (let start = 0; start < images.length; start += batchSize) {
-      const idx = range(start, Math.min(images.length, start + batchSize));
-      const feeds = this.feeds(this.stack(images, idx), via.score ? idx.map(() => -1) : undefined);
-      const r = await session.run(feeds, [outputs.probs, outputs.logits]);
-      const probs = r[outputs.probs]!.data;
-      const logits = r[outputs.logits]!.data;
-      idx.forEach((_, j) => {
-        const p = probs.slice(j * k, (j + 1) * k);
-        const l = logits.slice(j * k, (j + 1) * k);
-        out.push({ probabilities: p, logits: l, topk: topK(p, l, Math.min(5, k)) });
-      });
-    }
+    await runBatches(
+      session,
+      {
+        count: images.length,
+        batchSize,
+        fetch: [outputs.probs, outputs.logits],
+        feeds: (start, n) => this.feeds(this.stack(images, range(start, start + n)), via.score ? new Array<number>(n).fill(-1) : undefined),
+        take: (r, start, n) => {
+          const probs = r[outputs.probs]!.data;
+          const logits = r[outputs.logits]!.data;
+          for (let j = 0; j < n; j++) {
+            const p = probs.slice(j * k, (j + 1) * k);
+            const l = logits.slice(j * k, (j + 1) * k);
+            if (!allFinite(l) || !allFinite(p)) {
+              throw new ModelFormatError(`${this.model.source}: the model's outputs for image ${start + j} are NaN or infinite although the input is finite (overflow in the model or broken weights)`);
+            }
+            out.push({ probabilities: p, logits: l, topk: topK(p, l, Math.min(5, k)) });
+          }
+        },
+      },
+      evaluations,
+    );
     return out;
   }
 
@@ -176,26 +215,48 @@ export class Pipeline {
     });
   }
 
-  /** One-hot target rows for a batch (a class of -1 gives an all-zero row). */
-  targetRows(classes: number[]): FloatTensor {
+  /** Target rows for a batch: a class index gives a one-hot row (-1 an all-zero row); a row is used as it is. */
+  targetRows(targets: readonly (number | Float32Array)[]): FloatTensor {
     const k = this.model.numClasses;
-    const data = new Float32Array(classes.length * k);
-    classes.forEach((c, i) => c >= 0 && (data[i * k + c] = 1));
-    return { data, dims: [classes.length, k] };
+    const data = new Float32Array(targets.length * k);
+    targets.forEach((t, i) => {
+      if (typeof t === 'number') {
+        if (t >= 0) data[i * k + t] = 1;
+      } else data.set(t, i * k);
+    });
+    return { data, dims: [targets.length, k] };
   }
 
   /**
-   * Items per batch when the caller gives none: as many as fit `memoryBudgetMB` (default
-   * 512 MiB), counting every float activation of one item twice (forward and backward).
+   * Items per batch, at most `limit`. Without `internalBatchSize`: as many as fit the memory
+   * budget (`memoryBudgetMB`, default 512 MiB, lowered to the free memory the runtime
+   * reports), counting every float activation of one item twice (forward and backward). An
+   * `internalBatchSize` over the budget or the free memory, or a budget below one item, is
+   * refused, naming what fits.
    */
-  batchSize(options: CommonOptions, limit: number): number {
-    if (options.internalBatchSize !== undefined) {
-      const b = options.internalBatchSize;
-      if (!Number.isInteger(b) || b < 1) throw new OptionError(`internalBatchSize must be a positive integer, got ${b}`);
-      return Math.min(b, limit);
+  batchSize(options: Pick<CommonOptions, 'internalBatchSize' | 'memoryBudgetMB'>, limit: number): number {
+    const per = this.bytesPerItem();
+    const MiB = 1024 * 1024;
+    const free = this.runtime.options.freeMemoryMB?.();
+    const given = options.memoryBudgetMB;
+    if (given !== undefined && !(Number.isFinite(given) && given > 0)) throw new OptionError(`memoryBudgetMB must be a positive number, got ${given}`);
+    const need = (n: number) => `about ${Math.ceil((n * per) / MiB)} MiB`;
+    if (given !== undefined && given * MiB < per) {
+      throw new OptionError(`memoryBudgetMB ${given} is less than one item of this model needs (${need(1)})`);
     }
-    const budget = (options.memoryBudgetMB ?? 512) * 1024 * 1024;
-    return Math.max(1, Math.min(limit, Math.floor(budget / this.bytesPerItem())));
+    const b = options.internalBatchSize;
+    if (b !== undefined) {
+      if (!Number.isSafeInteger(b) || b < 1) throw new OptionError(`internalBatchSize must be a positive integer, got ${b}`);
+      const n = Math.min(b, limit);
+      const cap = Math.min(given ?? Infinity, free ?? Infinity);
+      if (n * per > cap * MiB) {
+        const what = cap === given ? `memoryBudgetMB ${given}` : `the ${Math.floor(cap)} MiB of free memory`;
+        throw new OptionError(`internalBatchSize ${b} needs ${need(n)} per batch, more than ${what}; use at most ${Math.max(1, Math.floor((cap * MiB) / per))}`);
+      }
+      return n;
+    }
+    const budget = Math.min(given ?? DEFAULT_MEMORY_BUDGET_MB, free ?? Infinity) * MiB;
+    return Math.max(1, Math.min(limit, Math.floor(budget / per)));
   }
 
   private bytesPerItem(): number {
@@ -209,14 +270,22 @@ export class Pipeline {
     return floats * 4 * 2;
   }
 
-  /** Feeds for a batch of inputs with targets. */
-  feeds(input: FloatTensor, classes?: number[]): Record<string, FloatTensor> {
+  /** Feeds for a batch of inputs with targets (class indices or target rows). */
+  feeds(input: FloatTensor, targets?: readonly (number | Float32Array)[]): Record<string, FloatTensor> {
     const f: Record<string, FloatTensor> = { [this.model.inputName]: input };
-    if (classes) f[TARGETS_INPUT] = this.targetRows(classes);
+    if (targets) f[TARGETS_INPUT] = this.targetRows(targets);
     return f;
   }
 }
 
-export function range(start: number, end: number): number[] {
-  return Array.from({ length: Math.max(0, end - start) }, (_, i) => start + i);
+/** Refuses NaN and infinite values in a tensor given by the caller, naming it. */
+export function assertFinite(data: Float32Array, what: string): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) throw new OptionError(`${what} holds ${data[i]} at index ${i}; inputs must be finite numbers`);
+  }
+}
+
+function allFinite(data: Float32Array): boolean {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false;
+  return true;
 }

@@ -22,9 +22,19 @@ export function ruleWeights(rule: StieltjesRule): [number, number] {
   }
 }
 
+/** The most path intervals a method takes: beyond it the cost (and memory) is out of proportion to any gain. */
+export const MAX_STEPS = 10_000;
+
+/** Refuses a `steps` that is not an integer in [1, MAX_STEPS]. */
+export function checkSteps(steps: number): void {
+  if (!Number.isSafeInteger(steps) || steps < 1 || steps > MAX_STEPS) {
+    throw new OptionError(`steps must be an integer from 1 to ${MAX_STEPS}, got ${steps}`);
+  }
+}
+
 /** a_i = i / m for i = 0..m: the straight path from the baseline (0) to the image (1). */
 export function uniformAlphas(steps: number): number[] {
-  if (!Number.isInteger(steps) || steps < 1) throw new OptionError(`steps must be an integer >= 1, got ${steps}`);
+  checkSteps(steps);
   return Array.from({ length: steps + 1 }, (_, i) => i / steps);
 }
 

@@ -1,31 +1,67 @@
-/** The methods by the names the CLI and the web app use. */
-import { GradCam } from './gradcam.js';
-import { RsiGradCam } from './rsi-grad-cam.js';
+/**
+ * The methods by the names the API, the CLI (--method, compare, eval) and the web app use.
+ * Open: `registerMethod` adds a user's own method, and every caller finds it here.
+ */
+import { GradCam, type GradCamOptions } from './gradcam.js';
+import { RsiGradCam, type RsiGradCamOptions } from './rsi-grad-cam.js';
 import { GradCamPlusPlus } from './gradcam-plus-plus.js';
 import { XGradCam } from './xgradcam.js';
 import { LayerCam } from './layercam.js';
 import { HiResCam } from './hirescam.js';
 import { AblationCam } from './ablation-cam.js';
-import type { BaseCam } from './base-cam.js';
+import type { ExplanationMethod, MethodFactory } from './method.js';
 import type { Pipeline } from './pipeline.js';
+import type { CommonOptions } from './types.js';
 import { OptionError } from '../errors.js';
 
-export const METHODS = {
-  'rsi-grad-cam': (p: Pipeline) => new RsiGradCam(p),
-  gradcam: (p: Pipeline) => new GradCam(p),
-  'gradcam++': (p: Pipeline) => new GradCamPlusPlus(p),
-  xgradcam: (p: Pipeline) => new XGradCam(p),
-  layercam: (p: Pipeline) => new LayerCam(p),
-  hirescam: (p: Pipeline) => new HiResCam(p),
-  ablationcam: (p: Pipeline) => new AblationCam(p),
-} as const;
+/**
+ * Each built-in method's options type, by name. `ExplainOptions` is built from it, so
+ * `{ method: 'gradcam', steps: 20 }` is a type error (and a runtime OptionError).
+ */
+export interface MethodOptionsMap {
+  'rsi-grad-cam': RsiGradCamOptions;
+  gradcam: GradCamOptions;
+  'gradcam++': CommonOptions;
+  xgradcam: CommonOptions;
+  layercam: CommonOptions;
+  hirescam: CommonOptions;
+  ablationcam: CommonOptions;
+}
 
-export type MethodName = keyof typeof METHODS;
-export const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
+/** A built-in method's name. */
+export type MethodName = keyof MethodOptionsMap;
+
+/** The method used when none is named. */
+export const DEFAULT_METHOD = 'rsi-grad-cam' satisfies MethodName;
+
+const registry = new Map<string, MethodFactory>([
+  ['rsi-grad-cam', (p) => new RsiGradCam(p)],
+  ['gradcam', (p) => new GradCam(p)],
+  ['gradcam++', (p) => new GradCamPlusPlus(p)],
+  ['xgradcam', (p) => new XGradCam(p)],
+  ['layercam', (p) => new LayerCam(p)],
+  ['hirescam', (p) => new HiResCam(p)],
+  ['ablationcam', (p) => new AblationCam(p)],
+]);
+
+/**
+ * Makes a method available by `name` to Classifier.explain, explainFile, and the CLI's
+ * --method, compare and eval. A name already taken is an error unless `replace` is set.
+ */
+export function registerMethod(name: string, factory: MethodFactory, options: { replace?: boolean } = {}): void {
+  if (!/^[a-z0-9][a-z0-9+_.-]*$/i.test(name)) throw new OptionError(`method name '${name}' must be letters, digits and + _ . - (no spaces or commas)`);
+  if (registry.has(name) && !options.replace) throw new OptionError(`method '${name}' is already registered (pass { replace: true } to replace it)`);
+  registry.set(name, factory);
+}
+
+/** The names of every registered method, built-in first, in registration order. */
+export function methodNames(): string[] {
+  return [...registry.keys()];
+}
 
 /** A method instance by name; unknown names are an OptionError listing the known ones. */
-export function createMethod(name: string, pipeline: Pipeline): BaseCam<any> {
-  const make = (METHODS as Record<string, (p: Pipeline) => BaseCam<any>>)[name];
-  if (!make) throw new OptionError(`method: unknown method '${name}' (expected one of ${METHOD_NAMES.join(', ')})`);
+export function createMethod(name: string, pipeline: Pipeline): ExplanationMethod<any> {
+  const make = registry.get(name);
+  if (!make) throw new OptionError(`method: unknown method '${name}' (expected one of ${methodNames().join(', ')})`);
   return make(pipeline);
 }

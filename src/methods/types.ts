@@ -16,11 +16,20 @@ export interface CommonOptions {
   score?: ScoreMode;
   /** Path points / images run at once. Default: chosen from `memoryBudgetMB`. */
   internalBatchSize?: number;
-  /** Memory budget (MiB) for one batch of activations, used for the default batch size. */
+  /**
+   * Memory budget (MiB) for one batch: the default batch size is what fits, and an
+   * `internalBatchSize` that does not fit is refused. Default 512 MiB (less when the runtime
+   * reports less free memory).
+   */
   memoryBudgetMB?: number;
-  /** Called as work proceeds: `done` out of `total` model evaluations. */
+  /** Called as work proceeds: `done` out of `total` model evaluations (predictions included). */
   onProgress?: (done: number, total: number) => void;
+  /** Cancels the run between batches: the promise rejects with an AbortError. */
+  signal?: AbortSignal;
 }
+
+/** The options every method takes (the names of CommonOptions). */
+export const COMMON_OPTIONS: readonly (keyof CommonOptions)[] = ['layer', 'targets', 'score', 'internalBatchSize', 'memoryBudgetMB', 'onProgress', 'signal'];
 
 /** A class prediction. */
 export interface Prediction {
@@ -29,11 +38,31 @@ export interface Prediction {
   logit: number;
 }
 
-/** One image's explanation. Arrays are row-major; shapes are given beside them. */
-export interface Explanation {
-  method: string;
+/** One layer's part of an explanation. */
+export interface LayerExplanation {
   /** The layer's tensor name. */
   layer: string;
+  /** ReLU(sum_k w_k A_k) at the layer's resolution, not normalised. */
+  cam: Float32Array;
+  camShape: [number, number];
+  /** One weight per channel of the layer. */
+  weights: Float32Array;
+  /** Path methods: sum(IG) - (s(x) - s(x')), and that over |s(x) - s(x')|. */
+  completenessError?: number;
+  relativeCompletenessError?: number;
+  /** Element-wise IG at the layer, [C, H*W] (RSI-Grad-CAM with returnAttributions). */
+  integratedGradients?: Float32Array;
+  /**
+   * Path methods, per path point: its position (alpha, 0 = baseline, 1 = image), the score
+   * there, and the running sum of the attributions at this layer up to it (completeness: the
+   * last running sum is close to the last score minus the first).
+   */
+  pathTrace?: { alphas: number[]; scores: number[]; runningSum: number[] };
+}
+
+/** One image's explanation. Arrays are row-major; shapes are given beside them. */
+export interface Explanation extends LayerExplanation {
+  method: string;
   /** The class explained. */
   target: number;
   /** Score mode used for the gradient. */
@@ -46,29 +75,15 @@ export interface Explanation {
   probabilities: Float32Array;
   /** Five best classes. */
   topk: Prediction[];
-  /** ReLU(sum_k w_k A_k) at the layer's resolution, not normalised. */
-  cam: Float32Array;
-  camShape: [number, number];
   /** `cam` bilinearly resized to the model input and min-max normalised to [0, 1]. */
   heatmap: Float32Array;
   heatmapShape: [number, number];
-  /** One weight per channel of the layer. */
-  weights: Float32Array;
-  /** Path methods: sum(IG) - (s(x) - s(x')), and that over |s(x) - s(x')|. */
-  completenessError?: number;
-  relativeCompletenessError?: number;
+  /** Every layer explained, in the order asked (one entry when one layer was asked: the fields above). */
+  layers: LayerExplanation[];
   /** Path methods: the score at the baseline. */
   baselineScore?: number;
   /** Path methods: number of intervals m (m + 1 points). */
   steps?: number;
-  /**
-   * Path methods, per path point: its position (alpha, 0 = baseline, 1 = image), the score
-   * there, and the running sum of the attributions up to it (completeness: the last running
-   * sum is close to the last score minus the first).
-   */
-  pathTrace?: { alphas: number[]; scores: number[]; runningSum: number[] };
-  /** Element-wise IG at the layer, [C, H*W] (RSI-Grad-CAM with returnAttributions). */
-  integratedGradients?: Float32Array;
   /** Milliseconds spent on this image (its share of batched work). */
   timings: { explain: number };
 }

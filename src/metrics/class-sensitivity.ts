@@ -18,7 +18,7 @@
  * constant map (the final ReLU left nothing) shares no ranking with the other: 0, as in the
  * sanity check.
  */
-import { Prng } from '../demo/prng.js';
+import { Prng } from '../prng.js';
 import { OptionError } from '../errors.js';
 import { spearman } from './spearman.js';
 

@@ -1,5 +1,5 @@
 /** Orderings and ranks of heatmap pixels, shared by the perturbation metrics and Spearman's rho. */
-import { Prng } from '../demo/prng.js';
+import { Prng } from '../prng.js';
 
 /**
  * Pixel indices from the most to the least salient (descending heatmap value). Ties (e.g. the

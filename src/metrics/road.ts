@@ -15,7 +15,7 @@
  * is pytorch-grad-cam's ROADCombined, which averages it over the same percentiles.
  */
 import { OptionError } from '../errors.js';
-import { Prng } from '../demo/prng.js';
+import { Prng } from '../prng.js';
 import { linearImpute, type ImputeOptions } from './imputation.js';
 import { checkPixelMap, checkTensor, pixelCount, valueIndex, type TensorLayout } from './tensor-image.js';
 

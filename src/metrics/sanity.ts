@@ -15,7 +15,7 @@
  */
 import { cloneGraph } from '../engine/graph/graph-utils.js';
 import type { Graph, TensorData } from '../engine/graph/types.js';
-import { Prng, mixSeed } from '../demo/prng.js';
+import { Prng, mixSeed } from '../prng.js';
 import { OptionError } from '../errors.js';
 import { gaussian } from './road.js';
 

@@ -17,6 +17,7 @@ import { ASSETS } from './package-root.js';
 import { captionTile, grid, writeFileAtomic } from './render.js';
 import type { ScoreMode } from '../engine/model.js';
 import type { MethodName } from '../methods/registry.js';
+import { optionsFor } from '../methods/method.js';
 
 export const DEMO_DIR = path.join(ASSETS, 'demo');
 
@@ -61,7 +62,8 @@ export async function runDemo(outDir: string, options: { steps?: number; onImage
       let photo: RgbImage | undefined;
       const cols: RgbImage[] = [];
       for (const c of DEMO_COLUMNS) {
-        const r = await explainFile(classifier, file, { method: c.method, score: c.score, steps: options.steps ?? 50, targets: a.label });
+        const settings = optionsFor(classifier.method(c.method), { steps: options.steps ?? 50 });
+        const r = await explainFile<string>(classifier, file, { ...settings, method: c.method, score: c.score, targets: a.label });
         photo ??= r.photo;
         const e = r.explanation;
         row.predicted = classifier.label(e.topk[0]!.index);

@@ -3,6 +3,7 @@
  * the heatmap back onto the photo at its own size and orientation.
  */
 import type { Classifier, ExplainOptions } from '../classifier.js';
+import type { MethodName } from '../methods/registry.js';
 import { heatmapToPhoto, type FitGeometry, type FitMode } from '../image/fit.js';
 import { blurBaseline } from '../image/preprocess.js';
 import type { FloatMap } from '../image/types.js';
@@ -13,10 +14,11 @@ import { fitImageSharp, loadImage, type LoadedImage } from './image-io.js';
 /** A baseline for path methods: 'black' (default), 'blur', or an image file's path. */
 export type BaselineChoice = 'black' | 'blur' | string;
 
-export interface ExplainFileOptions extends Omit<ExplainOptions, 'baseline'> {
-  fit?: FitMode;
-  baseline?: BaselineChoice;
-}
+/** A method's options with `baseline` (where it takes one) also given as a BaselineChoice. */
+type WithBaselineChoice<T> = 'baseline' extends keyof T ? Omit<T, 'baseline'> & { baseline?: BaselineChoice | Float32Array | Float32Array[] } : T;
+
+/** The options of Classifier.explain for method `M` (baselines also as a choice), and how the photo is fitted. */
+export type ExplainFileOptions<M extends string = MethodName> = (M extends MethodName ? WithBaselineChoice<ExplainOptions<M>> : ExplainOptions<M>) & { fit?: FitMode };
 
 export interface PhotoExplanation {
   file: string;
@@ -42,8 +44,8 @@ export async function preparePhoto(classifier: Classifier, file: string, fit?: F
   return { file, photo, geometry, input: classifier.toTensor(image), fitted: image.data };
 }
 
-async function baselineFor(classifier: Classifier, prepared: PreparedPhoto, choice: BaselineChoice | undefined): Promise<Float32Array> {
-  if (choice === undefined || choice === 'black') return classifier.blackBaseline();
+async function baselineFor(classifier: Classifier, prepared: PreparedPhoto, choice: BaselineChoice): Promise<Float32Array> {
+  if (choice === 'black') return classifier.blackBaseline();
   if (choice === 'blur') {
     const [h, w] = classifier.inputSize;
     return blurBaseline({ width: w, height: h, data: prepared.fitted }, classifier.inputSpec!);
@@ -54,13 +56,19 @@ async function baselineFor(classifier: Classifier, prepared: PreparedPhoto, choi
 }
 
 /** Explain one photo file; the heatmap comes back at the photo's size. */
-export async function explainFile(classifier: Classifier, file: string, options: ExplainFileOptions = {}): Promise<PhotoExplanation> {
-  const { fit, baseline, ...rest } = options;
-  const prepared = await preparePhoto(classifier, file, fit);
-  const method = rest.method ?? 'rsi-grad-cam';
-  const base = method === 'rsi-grad-cam' ? await baselineFor(classifier, prepared, baseline) : undefined;
-  const [explanation] = await classifier.explain([prepared.input], { ...rest, method, ...(base ? { baseline: base } : {}) });
+export async function explainFile<M extends string = 'rsi-grad-cam'>(classifier: Classifier, file: string, options: ExplainFileOptions<M> = {} as ExplainFileOptions<M>): Promise<PhotoExplanation> {
+  const { fit, ...rest } = options as { fit?: FitMode };
+  return explainPrepared(classifier, await preparePhoto(classifier, file, fit), rest as ExplainFileOptions<M>);
+}
+
+/** Explain a photo already decoded and fitted (so several methods or layers decode it once). */
+export async function explainPrepared<M extends string = 'rsi-grad-cam'>(classifier: Classifier, prepared: PreparedPhoto, options: ExplainFileOptions<M> = {} as ExplainFileOptions<M>): Promise<PhotoExplanation> {
+  const { method: name, baseline, fit: _fit, ...rest } = options as { method?: string; baseline?: unknown; fit?: FitMode };
+  const method = classifier.method(name);
+  // A baseline choice becomes a tensor for methods that take one; others get it as given and refuse it.
+  const base = typeof baseline === 'string' && method.capabilities.usesBaseline ? await baselineFor(classifier, prepared, baseline) : baseline;
+  const [explanation] = await method.explain([prepared.input], { ...rest, ...(base !== undefined ? { baseline: base } : {}) });
   const [h, w] = explanation!.heatmapShape;
   const photoHeatmap = heatmapToPhoto({ width: w, height: h, data: explanation!.heatmap }, prepared.geometry);
-  return { file, photo: prepared.photo, geometry: prepared.geometry, explanation: explanation!, photoHeatmap };
+  return { file: prepared.file, photo: prepared.photo, geometry: prepared.geometry, explanation: explanation!, photoHeatmap };
 }

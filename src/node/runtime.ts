@@ -8,10 +8,16 @@ let shared: Runtime | undefined;
 /** A runtime backed by onnxruntime-node. */
 export function createNodeRuntime(options: RuntimeOptions = {}): Runtime {
   const threads = options.threads ?? (os.availableParallelism?.() ?? os.cpus().length);
-  return new Runtime(ort as unknown as ConstructorParameters<typeof Runtime>[0], { ...options, threads });
+  return new Runtime(ort as unknown as ConstructorParameters<typeof Runtime>[0], { freeMemoryMB, ...options, threads });
 }
 
 /** One process-wide runtime for callers that do not manage their own. */
 export function defaultNodeRuntime(): Runtime {
   return (shared ??= createNodeRuntime());
+}
+
+/** Memory the process can still use, in MiB (cgroup limits included where Node knows them). */
+function freeMemoryMB(): number {
+  const p = process as NodeJS.Process & { availableMemory?: () => number };
+  return (p.availableMemory?.() ?? os.freemem()) / (1024 * 1024);
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { linearImpute } from '../../src/metrics/imputation.js';
 import { imputeNoisy, removedCount, roadInputs, roadSummary } from '../../src/metrics/road.js';
 import { salienceOrder } from '../../src/metrics/ranking.js';
-import { Prng } from '../../src/demo/prng.js';
+import { Prng } from '../../src/prng.js';
 import type { TensorLayout } from '../../src/metrics/tensor-image.js';
 
 /** Dense oracle: each removed pixel = weighted mean of its in-image neighbours (1/6 axis, 1/12 diagonal), by Gaussian elimination. */

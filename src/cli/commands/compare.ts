@@ -5,11 +5,12 @@ import type { Command } from 'commander';
 import { renderOverlay } from '../../image/overlay.js';
 import { resizeRgb } from '../../image/resize-rgb.js';
 import type { RgbImage } from '../../image/types.js';
-import { explainFile } from '../../node/explain-files.js';
+import { explainPrepared, preparePhoto } from '../../node/explain-files.js';
 import { captionTile, grid, writeFileAtomic } from '../../node/render.js';
-import { METHOD_NAMES } from '../../methods/registry.js';
+import { methodNames } from '../../methods/registry.js';
+import { optionsFor } from '../../methods/method.js';
 import {
-  addMethodOptions, addModelOptions, addPictureOptions, loadFromOptions, parseMethod, parseTarget,
+  addMethodOptions, addModelOptions, addPictureOptions, loadFromOptions, methodSettings, noteUnusedFlags, parseMethod, parseTarget,
   type MethodOpts, type ModelOpts, type PictureOpts,
 } from '../options.js';
 import { progressBar } from '../progress.js';
@@ -22,24 +23,29 @@ export function registerCompare(program: Command): Command {
   addMethodOptions(cmd);
   addPictureOptions(cmd);
   return cmd
-    .option('--methods <list>', `comma-separated methods (${METHOD_NAMES.join(', ')})`, 'gradcam,rsi-grad-cam')
+    .option('--methods <list>', `comma-separated methods (${methodNames().join(', ')})`, 'gradcam,rsi-grad-cam')
     .option('--layers <list>', 'comma-separated layers (default: the default layer)')
     .option('--tile <px>', 'longer side of each tile in pixels', (v) => Math.max(32, Number(v) || 224), 224)
     .option('-o, --out <dir>', 'output folder', 'out')
     .addHelpText('after', '\nExamples:\n  $ rsi-grad-cam compare cat.jpg --model mobilenet_v1_0.25_224 --layers conv_pw_13_relu,conv_pw_11_relu\n  $ rsi-grad-cam compare x.png --model net.onnx --preprocess unit --methods gradcam,rsi-grad-cam --steps 20')
-    .action(async (image: string, o: CompareOpts) => {
+    .action(async (image: string, o: CompareOpts, command: Command) => {
       const methods = o.methods.split(',').map((m) => parseMethod(m.trim()));
       const classifier = await loadFromOptions(o);
       const layers = (o.layers ? o.layers.split(',').map((l) => l.trim()) : [undefined]).map((l) => classifier.model.layer(l).tensor);
       const targets = parseTarget(o.target, classifier);
+      const instances = methods.map((m) => classifier.method(m));
+      noteUnusedFlags(command, instances);
+      const settings = methodSettings(o);
       const tiles: RgbImage[] = [];
       let photo: RgbImage | undefined;
       const bar = progressBar('compare', 'tiles');
       try {
+        // Decoded and fitted once for every method and layer.
+        const prepared = await preparePhoto(classifier, image, o.fit);
         for (const [mi, method] of methods.entries()) {
           for (const [li, layer] of layers.entries()) {
             bar.update(`${method} @ ${layer}`, mi * layers.length + li, methods.length * layers.length);
-            const r = await explainFile(classifier, image, { method, layer, targets, fit: o.fit, steps: o.steps, score: o.score, weighting: o.weighting, rule: o.rule, baseline: o.baseline, internalBatchSize: o.internalBatchSize });
+            const r = await explainPrepared<string>(classifier, prepared, { ...optionsFor(instances[mi]!, settings), method, layer, targets });
             photo ??= r.photo;
             const overlay = shrink(renderOverlay(r.photo, r.photoHeatmap, { colormap: o.colormap, alpha: o.alpha }), o.tile);
             const e = r.explanation;

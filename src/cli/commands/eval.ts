@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { Classifier } from '../../classifier.js';
 import { OptionError } from '../../errors.js';
-import { METHOD_NAMES, type MethodName } from '../../methods/registry.js';
+import { methodNames } from '../../methods/registry.js';
 import { COMPLETENESS_STEPS } from '../../metrics/completeness.js';
 import { POINTING_TOLERANCE } from '../../metrics/pointing-game.js';
 import { ROAD_PERCENTILES } from '../../metrics/road.js';
@@ -17,7 +17,9 @@ import { runEval } from '../../node/eval/runner.js';
 import { csvTable, markdownTable, METRIC_LEGEND, summarize } from '../../node/eval/summary.js';
 import { writeFileAtomic } from '../../node/render.js';
 import { createNodeRuntime } from '../../node/runtime.js';
-import { addMethodOptions, addModelOptions, floatArg, intArg, loadFromOptions, parseMethod, parseTarget, type MethodOpts, type ModelOpts } from '../options.js';
+import {
+  addMethodOptions, addModelOptions, floatArg, intArg, loadFromOptions, methodSettings, noteUnusedFlags, parseMethod, parseTarget, type MethodOpts, type ModelOpts,
+} from '../options.js';
 import { progressBar } from '../progress.js';
 
 type EvalOpts = ModelOpts & MethodOpts & {
@@ -56,7 +58,7 @@ export function registerEval(program: Command): Command {
   return cmd
     .requiredOption('--annotations <file>', 'annotations.json: { imageSize, images: [{ file, label, boxes }] }')
     .option('--images <dir>', "folder the annotations' files are in (default: the annotations file's folder)")
-    .option('--methods <list>', `methods to compare, comma-separated (any of ${METHOD_NAMES.join(', ')})`, 'gradcam,rsi-grad-cam')
+    .option('--methods <list>', `methods to compare, comma-separated (any of ${methodNames().join(', ')})`, 'gradcam,rsi-grad-cam')
     .option('--layers <list>', 'layers to explain at, comma-separated (default: --layer, or the last conv layer)')
     .option('--metrics <list>', `metrics, comma-separated: ${METRIC_NAMES.join(', ')}`, METRIC_NAMES.join(','))
     .option('--limit <n>', 'only the first n images', intArg('--limit', 1))
@@ -82,7 +84,7 @@ Examples:
   $ rsi-grad-cam eval --model model.json --preprocess tf --annotations data/annotations.json \\
       --layers conv_pw_13_relu,conv_pw_11_relu --metrics road,sanity --limit 20 --out eval`,
     )
-    .action(async (o: EvalOpts) => {
+    .action(async (o: EvalOpts, command: Command) => {
       const methods = list(o.methods, '--methods').map(parseMethod);
       const metrics = list(o.metrics, '--metrics').map((m) => {
         if (!(METRIC_NAMES as readonly string[]).includes(m)) throw new OptionError(`--metrics: unknown metric '${m}' (expected ${METRIC_NAMES.join(', ')})`);
@@ -102,6 +104,7 @@ Examples:
       await loaded.dispose();
       const targetArg = o.target === 'label' ? 'label' : parseTarget(o.target, classifier);
       classifier.blackBaseline(); // fails early, naming --preprocess, when the preprocessing is unknown
+      noteUnusedFlags(command, methods.map((m) => classifier.method(m)));
 
       const metricChoice: MetricSettingsChoice = {
         curveSteps: o.curveSteps,
@@ -139,13 +142,13 @@ Examples:
         result = await runEval(classifier, {
           annotations,
           limit: o.limit,
-          methods: methods as MethodName[],
+          methods,
           layers,
           metrics,
           out: o.out,
           fit: o.fit,
           target: targetArg,
-          explain: { steps: o.steps, score: o.score, weighting: o.weighting, rule: o.rule, baseline: o.baseline, internalBatchSize: o.internalBatchSize },
+          explain: methodSettings(o),
           ...metricChoice,
           onProgress: (phase, done, total, label) => bars[phase].update(path.basename(label), done, total),
         });

@@ -1,15 +1,15 @@
 /** `rsi-grad-cam explain`: heatmaps over photos, and the raw numbers with --raw. */
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { Classifier } from '../../classifier.js';
 import { renderOverlay } from '../../image/overlay.js';
 import { explanationJson } from '../../explanation-json.js';
 import { explainFile, type PhotoExplanation } from '../../node/explain-files.js';
 import { encodePng, writeFileAtomic } from '../../node/render.js';
-import { METHOD_NAMES } from '../../methods/registry.js';
+import { optionsFor } from '../../methods/method.js';
 import {
-  addMethodOptions, addModelOptions, addPictureOptions, loadFromOptions, parseMethod, parseTarget,
+  addMethodOptions, addModelOptions, addPictureOptions, loadFromOptions, methodOption, methodSettings, noteUnusedFlags, parseMethod, parseTarget,
   type MethodOpts, type ModelOpts, type PictureOpts,
 } from '../options.js';
 import { progressBar } from '../progress.js';
@@ -19,7 +19,7 @@ type ExplainOpts = ModelOpts & MethodOpts & PictureOpts & { method: string; out:
 export function registerExplain(program: Command): Command {
   const cmd = program.command('explain').description('write a heatmap over each photo: <out>/<stem>.<method>.png (and .json with --raw)').argument('<images...>', 'photos (JPEG, PNG, WebP, GIF, ...)');
   addModelOptions(cmd);
-  cmd.addOption(new Option('--method <name>', 'explanation method').choices(METHOD_NAMES as string[]).default('rsi-grad-cam'));
+  cmd.addOption(methodOption());
   addMethodOptions(cmd);
   addPictureOptions(cmd);
   return cmd
@@ -33,12 +33,15 @@ Examples:
   $ rsi-grad-cam explain photos/*.jpg --model resnet50.onnx --preprocess imagenet --fit crop --raw
   $ rsi-grad-cam explain dog.png --model model.json --method gradcam --layer conv_pw_11_relu --target "golden retriever"`,
     )
-    .action(async (images: string[], o: ExplainOpts) => {
+    .action(async (images: string[], o: ExplainOpts, command: Command) => {
       const method = parseMethod(o.method);
       const t0 = performance.now();
       const classifier = await loadFromOptions(o);
       const loadMs = performance.now() - t0;
       const targets = parseTarget(o.target, classifier);
+      const m = classifier.method(method);
+      noteUnusedFlags(command, [m]);
+      const settings = optionsFor(m, methodSettings(o));
       await mkdir(o.out, { recursive: true });
       const bar = progressBar('explain', 'images');
       const started = performance.now();
@@ -47,18 +50,7 @@ Examples:
         for (const [i, file] of images.entries()) {
           bar.update(path.basename(file), i, images.length);
           const t1 = performance.now();
-          const r = await explainFile(classifier, file, {
-            method,
-            fit: o.fit,
-            layer: o.layer,
-            targets,
-            steps: o.steps,
-            score: o.score,
-            weighting: o.weighting,
-            rule: o.rule,
-            baseline: o.baseline,
-            internalBatchSize: o.internalBatchSize,
-          });
+          const r = await explainFile<string>(classifier, file, { ...settings, method, fit: o.fit, layer: o.layer, targets });
           const explainMs = performance.now() - t1;
           const stem = path.join(o.out, `${path.parse(file).name}.${method}`);
           const overlay = renderOverlay(r.photo, r.photoHeatmap, { colormap: o.colormap, alpha: o.alpha });

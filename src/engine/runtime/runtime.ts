@@ -22,6 +22,8 @@ export interface RuntimeOptions {
   executionProviders?: OrtCommon.InferenceSession.SessionOptions['executionProviders'];
   /** Backward-graph variants this backend needs, e.g. { maxPoolGradient: 'mask' } for WebGPU. */
   variants?: RuleVariants;
+  /** Free memory of the machine in MiB, when the host can tell (batch sizes stay below it). */
+  freeMemoryMB?: () => number;
 }
 
 /** A float tensor going in or coming out: plain data plus its shape. */

@@ -4,7 +4,6 @@
  */
 import type { Classifier, ExplainOptions } from '../../classifier.js';
 import type { Box } from '../../image/types.js';
-import type { MethodName } from '../../methods/registry.js';
 import type { Explanation } from '../../methods/types.js';
 import { explanationMapInput } from '../../metrics/average-drop.js';
 import { completenessPoint } from '../../metrics/completeness.js';
@@ -56,7 +55,7 @@ export async function comboMetrics(
   metrics: ReadonlySet<MetricName>,
   settings: MetricSettings,
   layout: TensorLayout,
-  explainOptions: ExplainOptions & { method: MethodName },
+  explainOptions: ExplainOptions<string>,
 ): Promise<ComboResult> {
   const out: ComboResult = {};
   const heat = explanation.heatmap;
@@ -101,7 +100,7 @@ export async function comboMetrics(
     const others = await classifier.explain([image.input, image.input], { ...explainOptions, targets: [second, random] });
     out.classSensitivity = { classes: [second, random], rho: [classSensitivity(heat, others[0]!.heatmap), classSensitivity(heat, others[1]!.heatmap)] };
   }
-  if (metrics.has('completeness') && explainOptions.method === 'rsi-grad-cam') {
+  if (metrics.has('completeness') && classifier.method(explainOptions.method).capabilities.hasCompleteness) {
     out.completeness = [];
     for (const m of settings.completenessSteps) {
       const [e] = await classifier.explain([image.input], { ...explainOptions, steps: m });

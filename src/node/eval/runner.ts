@@ -5,13 +5,13 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Classifier, type ExplainOptions } from '../../classifier.js';
+import { Classifier } from '../../classifier.js';
 import { Model } from '../../engine/model.js';
 import { OptionError } from '../../errors.js';
 import { boxToModel, type FitMode } from '../../image/fit.js';
 import { blurBaseline, defaultBlurSigma } from '../../image/preprocess.js';
 import { createRgbImage } from '../../image/types.js';
-import type { MethodName } from '../../methods/registry.js';
+import { optionsFor } from '../../methods/method.js';
 import type { Target } from '../../methods/types.js';
 import { parameterLayers, randomizeTopLayers, stageCounts } from '../../metrics/sanity.js';
 import { spearman } from '../../metrics/spearman.js';
@@ -19,6 +19,7 @@ import type { TensorLayout } from '../../metrics/tensor-image.js';
 import { preparePhoto, type PreparedPhoto } from '../explain-files.js';
 import { createNodeRuntime } from '../runtime.js';
 import { boxesToPhoto, type AnnotatedImage, type Annotations } from './annotations.js';
+import type { ExplainOptions } from '../../classifier.js';
 import { comboMetrics, type MetricSettings, type PreparedImage } from './image-metrics.js';
 import { appendResult, comboKey, METRIC_FIELD, RESULTS_FILE, mergeRecord, readResults, type ComboResult, type ImageRecord, type MetricName } from './results.js';
 import type { MetricSettingsChoice } from './config.js';
@@ -27,7 +28,8 @@ export interface EvalRunOptions extends MetricSettingsChoice {
   annotations: Annotations;
   /** Only the first `limit` images. */
   limit?: number;
-  methods: MethodName[];
+  /** Method names (built-in or registered). */
+  methods: string[];
   /** Layer tensor names (resolved). */
   layers: string[];
   metrics: MetricName[];
@@ -36,8 +38,11 @@ export interface EvalRunOptions extends MetricSettingsChoice {
   fit?: FitMode;
   /** 'label': the annotation's class; else a class index or the k-th prediction. */
   target: 'label' | Target;
-  /** Method options (layer and targets are set per run). */
-  explain: Omit<ExplainOptions, 'layer' | 'targets' | 'method' | 'baseline'> & { baseline: string };
+  /**
+   * Method settings for every method (layer and targets are set per run): each method gets
+   * the ones it takes. `baseline` is a choice (black, blur or an image file) for methods with a baseline.
+   */
+  explain: { baseline: string; internalBatchSize?: number; [option: string]: unknown };
   /** Images per sanity-check chunk (default SANITY_CHUNK). */
   sanityChunk?: number;
   /** Progress: phase, images done, images in the phase, current file. */
@@ -52,9 +57,9 @@ export interface EvalRunResult {
   records: Map<string, ImageRecord>;
 }
 
-/** Path methods are the only ones with a completeness error. */
-export function applies(metric: MetricName, method: MethodName): boolean {
-  return metric !== 'completeness' || method === 'rsi-grad-cam';
+/** Completeness applies to the methods that report a completeness error. */
+export function applies(metric: MetricName, method: string, classifier: Classifier): boolean {
+  return metric !== 'completeness' || classifier.method(method).capabilities.hasCompleteness;
 }
 
 export async function runEval(classifier: Classifier, o: EvalRunOptions): Promise<EvalRunResult> {
@@ -74,10 +79,10 @@ export async function runEval(classifier: Classifier, o: EvalRunOptions): Promis
     batchSize: classifier.pipeline.batchSize({ internalBatchSize: o.explain.internalBatchSize }, 64),
   };
   const missing = (img: AnnotatedImage, metric: MetricName) =>
-    combos.filter((c) => applies(metric, c.method) && records.get(img.file)?.combos[c.key]?.[METRIC_FIELD[metric]] === undefined);
+    combos.filter((c) => applies(metric, c.method, classifier) && records.get(img.file)?.combos[c.key]?.[METRIC_FIELD[metric]] === undefined);
   const perImage = o.metrics.filter((m) => m !== 'sanity');
   const todo = images.filter((img) => perImage.some((m) => missing(img, m).length > 0));
-  const rsiBaseline = await baselineSource(classifier, o.explain.baseline);
+  const pathBaseline = await baselineSource(classifier, o.explain.baseline);
 
   for (const [i, img] of todo.entries()) {
     o.onProgress?.('eval', i, todo.length, img.file);
@@ -86,7 +91,7 @@ export async function runEval(classifier: Classifier, o: EvalRunOptions): Promis
     for (const c of combos) {
       const want = new Set(perImage.filter((m) => missing(img, m).some((x) => x.key === c.key)));
       if (want.size === 0) continue;
-      const opts = explainOptions(o, c.method, c.layer, image.target, await rsiBaseline(prepared));
+      const opts = explainOptions(classifier, o, c.method, c.layer, image.target, await pathBaseline(prepared));
       const [e] = await classifier.explain([image.input], opts);
       record.combos[c.key] = await comboMetrics(classifier, image, e!, want, settings, layout, opts);
     }
@@ -98,15 +103,17 @@ export async function runEval(classifier: Classifier, o: EvalRunOptions): Promis
   const touched = new Set(todo.map((i) => i.file));
   if (o.metrics.includes('sanity')) {
     const need = images.filter((img) => missing(img, 'sanity').length > 0);
-    if (need.length) await sanityPhase(classifier, need, combos, o, black, settings, rsiBaseline, file, records);
+    if (need.length) await sanityPhase(classifier, need, combos, o, black, settings, pathBaseline, file, records);
     for (const i of need) touched.add(i.file);
   }
   return { computed: touched.size, skipped: images.length - touched.size, records };
 }
 
-function explainOptions(o: EvalRunOptions, method: MethodName, layer: string, target: number, baseline: Float32Array): ExplainOptions & { method: MethodName } {
+/** One method's options for one image at one layer: the settings it takes, the baseline if it takes one. */
+function explainOptions(classifier: Classifier, o: EvalRunOptions, method: string, layer: string, target: number, baseline: Float32Array): ExplainOptions<string> {
+  const m = classifier.method(method);
   const { baseline: _b, ...rest } = o.explain;
-  return { ...rest, method, layer, targets: [target], ...(method === 'rsi-grad-cam' ? { baseline } : {}) };
+  return { ...optionsFor(m, rest), method, layer, targets: [target], ...(m.capabilities.usesBaseline ? { baseline } : {}) };
 }
 
 /** The image fitted and preprocessed, its boxes in the model frame, its target and the shared scores. */
@@ -148,7 +155,7 @@ async function prepareImage(
   };
 }
 
-/** RSI-Grad-CAM's baseline per image: black, blur (the default blur sigma) or one image file. */
+/** Path methods' baseline per image: black, blur (the default blur sigma) or one image file. */
 async function baselineSource(classifier: Classifier, choice: string): Promise<(p: PreparedPhoto) => Promise<Float32Array>> {
   if (choice === 'black') {
     const b = classifier.blackBaseline();
@@ -175,11 +182,11 @@ export const SANITY_CHUNK = 16;
 async function sanityPhase(
   classifier: Classifier,
   images: AnnotatedImage[],
-  combos: { method: MethodName; layer: string; key: string }[],
+  combos: { method: string; layer: string; key: string }[],
   o: EvalRunOptions,
   black: Float32Array,
   settings: MetricSettings,
-  rsiBaseline: (p: PreparedPhoto) => Promise<Float32Array>,
+  pathBaseline: (p: PreparedPhoto) => Promise<Float32Array>,
   file: string,
   records: Map<string, ImageRecord>,
 ): Promise<void> {
@@ -195,10 +202,10 @@ async function sanityPhase(
     for (const img of images.slice(start, start + chunk)) {
       o.onProgress?.('sanity', done++, total, `${img.file} (original model)`);
       const { prepared, image } = await prepareImage(classifier, img, o, black, settings);
-      const baseline = await rsiBaseline(prepared);
+      const baseline = await pathBaseline(prepared);
       const original = new Map<string, Float32Array>();
       for (const c of combos) {
-        const [e] = await classifier.explain([image.input], explainOptions(o, c.method, c.layer, image.target, baseline));
+        const [e] = await classifier.explain([image.input], explainOptions(classifier, o, c.method, c.layer, image.target, baseline));
         original.set(c.key, e!.heatmap);
       }
       items.push({ img, input: image.input, target: image.target, y: image.y, baseline, original, rho: new Map(combos.map((c) => [c.key, []])) });
@@ -212,7 +219,7 @@ async function sanityPhase(
         for (const it of items) {
           o.onProgress?.('sanity', done++, total, `${it.img.file} (stage ${s + 1}/${stages}: down to ${deepest[s]})`);
           for (const c of combos) {
-            const [e] = await randomised.explain([it.input], explainOptions(o, c.method, c.layer, it.target, it.baseline));
+            const [e] = await randomised.explain([it.input], explainOptions(randomised, o, c.method, c.layer, it.target, it.baseline));
             const rho = spearman(it.original.get(c.key)!, e!.heatmap);
             // A constant map (often all zero once weights are random) shares no ranking with the original: 0.
             it.rho.get(c.key)!.push(Number.isFinite(rho) ? rho : 0);

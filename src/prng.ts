@@ -1,6 +1,8 @@
 /**
- * A small seeded PRNG (mulberry32) so the demo generator never touches Math.random and
- * gives the same stream on every machine: only 32-bit integer maths (Math.imul, shifts).
+ * A small seeded PRNG (mulberry32) for everything random in the library (metrics'
+ * tie-breaking and noise, sanity-check weights, the demo generator, random masks): it never
+ * touches Math.random and gives the same stream on every machine, using only 32-bit integer
+ * maths (Math.imul, shifts).
  */
 export class Prng {
   private state: number;

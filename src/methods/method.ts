@@ -1,0 +1,53 @@
+/**
+ * What an explanation method is to its callers (Classifier, CLI, compare, eval, the page):
+ * a name, declared capabilities, and `explain`. Callers ask the capabilities instead of
+ * comparing method names.
+ */
+import { OptionError } from '../errors.js';
+import type { ScoreMode } from '../engine/model.js';
+import type { Pipeline } from './pipeline.js';
+import { COMMON_OPTIONS, type CommonOptions, type Explanation } from './types.js';
+
+export interface MethodCapabilities {
+  /** Takes a baseline x' (`baseline` option); callers may supply one (black, blur, an image). */
+  usesBaseline: boolean;
+  /** Reports `completenessError` (sum of attributions vs score difference). */
+  hasCompleteness: boolean;
+  /** Option names the method takes besides the common ones (CommonOptions). */
+  options: readonly string[];
+  /** The score differentiated when the options give none. */
+  defaultScore: ScoreMode;
+}
+
+export interface ExplanationMethod<O extends CommonOptions = CommonOptions> {
+  /** Name as the CLI spells it (and as `Explanation.method` reports it). */
+  readonly name: string;
+  readonly capabilities: MethodCapabilities;
+  /** Explain each preprocessed input tensor (C*H*W values each). */
+  explain(images: readonly Float32Array[], options?: O): Promise<Explanation[]>;
+}
+
+/** Makes a method over a pipeline (cheap: no session is built until `explain`). */
+export type MethodFactory = (pipeline: Pipeline) => ExplanationMethod<any>;
+
+/**
+ * Refuses options the method does not take (an option set to undefined counts as not given),
+ * so `{ method: 'gradcam', steps: 20 }` is an error rather than silently ignored.
+ */
+export function checkOptionNames(method: { name: string; capabilities: MethodCapabilities }, options: object): void {
+  const allowed = new Set<string>([...COMMON_OPTIONS, ...method.capabilities.options]);
+  for (const [k, v] of Object.entries(options)) {
+    if (v === undefined || allowed.has(k)) continue;
+    const own = method.capabilities.options;
+    throw new OptionError(`${method.name} does not take the option '${k}'${own.length ? ` (its own options: ${own.join(', ')})` : ''}`);
+  }
+}
+
+/**
+ * The values among `values` that a method takes: for settings given once to several methods
+ * (a `compare` or `eval` line), each method gets the ones it declares.
+ */
+export function optionsFor<T extends object>(method: { capabilities: MethodCapabilities }, values: T): Partial<T> {
+  const allowed = new Set<string>([...COMMON_OPTIONS, ...method.capabilities.options]);
+  return Object.fromEntries(Object.entries(values).filter(([k, v]) => v !== undefined && allowed.has(k))) as Partial<T>;
+}

@@ -1,0 +1,248 @@
+/**
+ * The shape of the methods layer: one batched runner (progress in model evaluations,
+ * cancellation), options checked per method, capabilities instead of names, an open registry
+ * reaching the API, explainFile, and the CLI's explain, compare and eval.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Classifier } from '../../src/classifier.js';
+import { AbortError, OptionError } from '../../src/errors.js';
+import { presetSpec } from '../../src/image/preprocess.js';
+import { createMethod, methodNames, registerMethod } from '../../src/methods/registry.js';
+import { GradCam } from '../../src/methods/gradcam.js';
+import { RsiGradCam } from '../../src/methods/rsi-grad-cam.js';
+import { AblationCam } from '../../src/methods/ablation-cam.js';
+import { writeDataset } from '../../src/node/demo-io.js';
+import { explainFile } from '../../src/node/explain-files.js';
+import { FIXTURES, relError } from '../helpers/fixtures.js';
+import { fixturePipeline, runtime } from '../helpers/methods.js';
+import { BIN } from '../helpers/cli.js';
+import { MaxGradCam, USER_METHOD, registerUserMethod } from '../helpers/user-method.js';
+
+test('progress counts model evaluations (predictions included) and ends at its total', async () => {
+  const { fx, pipeline, images } = await fixturePipeline('resnet');
+  const layer = fx.meta.layers[1]!.modulePath;
+  const channels = pipeline.model.layer(layer).shape[1] as number;
+  const base = new Float32Array(images[0]!.length);
+  const n = images.length;
+  const cases: [string, (onProgress: (d: number, t: number) => void) => Promise<unknown>, number][] = [
+    ['gradcam', (onProgress) => new GradCam(pipeline).explain(images, { layer, onProgress, internalBatchSize: 1 }), n + n],
+    ['rsi-grad-cam', (onProgress) => new RsiGradCam(pipeline).explain(images, { layer, onProgress, steps: 6, baseline: base, internalBatchSize: 4 }), n + n * 7],
+    ['ablationcam', (onProgress) => new AblationCam(pipeline).explain(images, { layer, onProgress, internalBatchSize: 5 }), n + n * (1 + channels)],
+  ];
+  for (const [name, run, expected] of cases) {
+    const seen: [number, number][] = [];
+    await run((d, t) => seen.push([d, t]));
+    assert.ok(seen.length > 2, name);
+    assert.ok(seen.every(([, t]) => t === expected), `${name}: totals ${[...new Set(seen.map((s) => s[1]))]} vs ${expected}`);
+    assert.ok(seen.every(([d], i) => i === 0 || d > seen[i - 1]![0]), `${name}: progress only grows`);
+    assert.equal(seen.at(-1)![0], expected, name);
+  }
+});
+
+test('an AbortSignal cancels between batches with an AbortError', async () => {
+  const { pipeline, images } = await fixturePipeline('vgg');
+  const base = new Float32Array(images[0]!.length);
+  const rsi = new RsiGradCam(pipeline);
+  const before = new AbortController();
+  before.abort();
+  await assert.rejects(rsi.explain(images, { baseline: base, signal: before.signal }), (e: Error) => e instanceof AbortError && /cancelled after 0 of/.test(e.message));
+  const during = new AbortController();
+  let last = 0;
+  await assert.rejects(
+    rsi.explain(images, {
+      baseline: base, steps: 40, internalBatchSize: 4, signal: during.signal,
+      onProgress: (d) => {
+        last = d;
+        if (d >= 10) during.abort(new Error('user pressed stop'));
+      },
+    }),
+    (e: Error) => e instanceof AbortError && /user pressed stop/.test(e.message),
+  );
+  // Stopped after the batch that crossed 10: not the 2 + 2 * 41 evaluations of the whole run.
+  assert.ok(last >= 10 && last < 20, `stopped at ${last}`);
+});
+
+test('options are checked per method: a method refuses options it does not take', async () => {
+  const { pipeline, images, model } = await fixturePipeline('vgg');
+  const gc = new GradCam(pipeline);
+  await assert.rejects(gc.explain(images, { steps: 20 } as never), (e: Error) => e instanceof OptionError && /gradcam does not take the option 'steps'/.test(e.message));
+  // undefined counts as not given.
+  await gc.explain(images, { steps: undefined } as never);
+  const c = new Classifier(model, runtime, { source: 'vgg', inputSpec: presetSpec('imagenet', [32, 32]) });
+  // @ts-expect-error Grad-CAM takes no steps: a type error as well as an OptionError.
+  await assert.rejects(c.explain(images, { method: 'gradcam', steps: 20 }), /does not take the option 'steps'/);
+  await assert.rejects(c.explain(images, { method: 'rsi-grad-cam', weighting: 'plain', bogus: 1 } as never), /rsi-grad-cam does not take the option 'bogus'.*its own options: steps, baseline, paths, rule, weighting/);
+  // Capabilities, not names, tell callers what a method does.
+  assert.deepEqual(
+    Object.fromEntries(['rsi-grad-cam', 'gradcam', 'ablationcam'].map((m) => [m, c.method(m).capabilities.usesBaseline])),
+    { 'rsi-grad-cam': true, gradcam: false, ablationcam: false },
+  );
+  assert.equal(c.method('rsi-grad-cam').capabilities.hasCompleteness, true);
+  assert.equal(c.method().name, 'rsi-grad-cam');
+});
+
+test('path methods take their default baseline from the pipeline (the model preprocessing), not from the caller', async () => {
+  const { model, images } = await fixturePipeline('resnet');
+  const spec = presetSpec('unit', [32, 32]);
+  const c = new Classifier(model, runtime, { source: 'resnet', inputSpec: spec });
+  const [a] = await c.explain([images[0]!], { steps: 4 });
+  // unit preprocessing: black is all zeros.
+  const [b] = await createMethod('rsi-grad-cam', c.pipeline).explain([images[0]!], { steps: 4, baseline: new Float32Array(images[0]!.length) });
+  assert.ok(relError(a!.weights, b!.weights) < 1e-6);
+  assert.equal(a!.baselineScore, b!.baselineScore);
+});
+
+test('NaN and infinite inputs, baselines and path points are refused; an overflowing model output too', async () => {
+  const { pipeline, images } = await fixturePipeline('resnet');
+  const rsi = new RsiGradCam(pipeline);
+  const base = new Float32Array(images[0]!.length);
+  const bad = images[0]!.slice();
+  bad[17] = NaN;
+  await assert.rejects(rsi.explain([images[1]!, bad], { baseline: base }), (e: Error) => e instanceof OptionError && /image 1 holds NaN at index 17/.test(e.message));
+  await assert.rejects(new GradCam(pipeline).explain([bad]), /image 0 holds NaN/);
+  const infBase = base.slice();
+  infBase[3] = -Infinity;
+  await assert.rejects(rsi.explain(images, { baseline: infBase }), (e: Error) => e instanceof OptionError && /baseline holds -Infinity at index 3/.test(e.message));
+  const path = [base, bad, images[0]!];
+  await assert.rejects(rsi.explain([images[0]!], { paths: [path] }), /paths\[0\]\[1\] holds NaN at index 17/);
+  // Finite but huge: the activations overflow and the probabilities would be NaN (and the
+  // target silently class 0); refused instead.
+  const huge = new Float32Array(images[0]!.length).fill(3e38);
+  await assert.rejects(new GradCam(pipeline).explain([huge]), /outputs for image 0 are NaN or infinite/);
+});
+
+test('a layer with a 1x1 spatial map is refused, naming a layer before the pooling', async () => {
+  const { pipeline, images } = await fixturePipeline('resnet');
+  for (const m of ['gradcam', 'rsi-grad-cam', 'ablationcam']) {
+    await assert.rejects(
+      createMethod(m, pipeline).explain(images, { layer: 'avgpool', ...(m === 'rsi-grad-cam' ? { baseline: new Float32Array(images[0]!.length) } : {}) }),
+      (e: Error) => e instanceof OptionError && /1x1 spatial map.*e\.g\. '\/layer2\/layer2\.1\/relu2\/Relu_output_0'/.test(e.message),
+    );
+  }
+});
+
+test('steps beyond 10,000 or not a safe integer are refused at once', async () => {
+  const { pipeline, images } = await fixturePipeline('vgg');
+  const rsi = new RsiGradCam(pipeline);
+  const base = new Float32Array(images[0]!.length);
+  for (const steps of [10001, 1e9, 1e20, 2.5, NaN, 0]) {
+    await assert.rejects(rsi.explain(images, { steps, baseline: base }), (e: Error) => e instanceof OptionError && /steps must be an integer from 1 to 10000/.test(e.message), String(steps));
+  }
+});
+
+test('memory: budgets must be positive and hold one item; an internalBatchSize over the budget or the free memory is refused', async () => {
+  const { pipeline, model } = await fixturePipeline('resnet');
+  // An independent count of one item's bytes: every float tensor with a batch axis, forward and backward.
+  let floats = 0;
+  for (const k of model.shapes.values()) {
+    if (k.shape?.[0] === 'N' && k.dataType === 'float32') floats += k.shape.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
+  }
+  const per = floats * 8;
+  const MiB = 1024 * 1024;
+  for (const memoryBudgetMB of [0, -1, NaN, Infinity]) {
+    assert.throws(() => pipeline.batchSize({ memoryBudgetMB }, 100), /memoryBudgetMB must be a positive number/);
+  }
+  assert.throws(() => pipeline.batchSize({ memoryBudgetMB: per / MiB / 2 }, 100), /less than one item of this model needs/);
+  assert.equal(pipeline.batchSize({ memoryBudgetMB: (7.5 * per) / MiB }, 100), 7);
+  assert.equal(pipeline.batchSize({ memoryBudgetMB: (7.5 * per) / MiB }, 3), 3);
+  assert.equal(pipeline.batchSize({ memoryBudgetMB: (7.5 * per) / MiB, internalBatchSize: 7 }, 100), 7);
+  assert.throws(() => pipeline.batchSize({ memoryBudgetMB: (7.5 * per) / MiB, internalBatchSize: 8 }, 100), /internalBatchSize 8 needs about \d+ MiB per batch, more than memoryBudgetMB .*; use at most 7/);
+  assert.throws(() => pipeline.batchSize({ internalBatchSize: 2.5 }, 100), /internalBatchSize must be a positive integer/);
+  // A runtime that reports little free memory lowers the default and refuses a larger batch.
+  const tight = new (runtime.constructor as typeof import('../../src/engine/runtime/runtime.js').Runtime)(runtime.ort, { threads: 1, freeMemoryMB: () => (4.5 * per) / MiB });
+  const p = new (pipeline.constructor as typeof import('../../src/methods/pipeline.js').Pipeline)(model, tight);
+  assert.equal(p.batchSize({}, 100), 4);
+  assert.throws(() => p.batchSize({ internalBatchSize: 5 }, 100), /more than the \d+ MiB of free memory; use at most 4/);
+  assert.equal(p.batchSize({ internalBatchSize: 50 }, 4), 4, 'only the items there are count');
+});
+
+test('a method registered from outside src/ runs through explain and explainFile, and names are unique', async () => {
+  registerUserMethod();
+  assert.ok(methodNames().includes(USER_METHOD));
+  assert.throws(() => registerMethod(USER_METHOD, (p) => new MaxGradCam(p)), /already registered/);
+  assert.throws(() => registerMethod('two words', (p) => new MaxGradCam(p)), /must be letters/);
+  const { fx, model, images } = await fixturePipeline('resnet');
+  const c = new Classifier(model, runtime, { source: 'resnet', inputSpec: presetSpec('imagenet', [32, 32]) });
+  const layer = fx.meta.layers[1]!;
+  const targets = fx.meta.samples.map((s) => s.target);
+  const res = await c.explain(images, { method: USER_METHOD, layer: layer.modulePath, targets });
+  res.forEach((r, i) => {
+    // Against torch's gradients of the logit, from the fixture.
+    const rec = fx.meta.samples[i]!.layers[layer.modulePath]!;
+    const [ch, h, w] = rec.activation.shape.slice(1) as [number, number, number];
+    const g = fx.read(rec.gradLogit);
+    const expected = Array.from({ length: ch }, (_, k) => Math.max(...g.subarray(k * h * w, (k + 1) * h * w)));
+    assert.ok(relError(r.weights, expected) < 1e-4, `weights error ${relError(r.weights, expected)}`);
+    assert.equal(r.method, USER_METHOD);
+  });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rsi-user-'));
+  try {
+    await writeDataset(dir, { count: 1, seed: 5, size: 32 });
+    const f = await explainFile(c, path.join(dir, 'demo-00000.png'), { method: USER_METHOD, baseline: undefined });
+    assert.equal(f.explanation.method, USER_METHOD);
+    await assert.rejects(explainFile(c, path.join(dir, 'demo-00000.png'), { method: USER_METHOD, baseline: 'blur' }), /test-maxgrad does not take the option 'baseline'/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+const REGISTER = fileURLToPath(new URL('../helpers/register-user-method.ts', import.meta.url));
+
+/** The real CLI with the user's module loaded first (`node --import my-method.js rsi-grad-cam ...`). */
+function cliWithUserMethod(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', REGISTER, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test("the CLI's explain, compare and eval take a method registered by the user's module", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rsi-user-cli-'));
+  try {
+    await writeDataset(dir, { count: 2, seed: 6, size: 32 });
+    const model = ['--model', path.join(FIXTURES, 'resnet.onnx'), '--preprocess', 'imagenet'];
+    const img = path.join(dir, 'demo-00000.png');
+    const ex = await cliWithUserMethod(['explain', img, ...model, '--method', USER_METHOD, '--raw', '--steps', '5', '--out', dir]);
+    assert.equal(ex.code, 0, ex.stderr);
+    assert.match(ex.stderr, /note: --steps does not apply to test-maxgrad; ignored/);
+    const j = JSON.parse(await readFile(path.join(dir, `demo-00000.${USER_METHOD}.json`), 'utf8'));
+    assert.equal(j.method, USER_METHOD);
+    assert.equal(j.steps, undefined);
+    const help = await cliWithUserMethod(['explain', '--help']);
+    assert.match(help.stdout, new RegExp(`--method <name>[^]*${USER_METHOD}`));
+    const cmp = await cliWithUserMethod(['compare', img, ...model, '--methods', `gradcam,${USER_METHOD}`, '--tile', '64', '--out', dir]);
+    assert.equal(cmp.code, 0, cmp.stderr);
+    assert.match(cmp.stdout, /2 methods x 1 layers/);
+    const ev = await cliWithUserMethod([
+      'eval', ...model, '--annotations', path.join(dir, 'annotations.json'), '--methods', `${USER_METHOD},rsi-grad-cam`, '--steps', '4',
+      '--metrics', 'deletion,completeness', '--curve-steps', '4', '--completeness-steps', '4', '--out', path.join(dir, 'eval'),
+    ]);
+    assert.equal(ev.code, 0, ev.stderr);
+    const rows = (await readFile(path.join(dir, 'eval', 'summary.csv'), 'utf8')).trim().split('\n').slice(1).map((l) => l.split(','));
+    const has = (method: string, metric: string) => rows.some((r) => r[0] === method && r[2] === metric);
+    assert.ok(has(USER_METHOD, 'deletion') && has('rsi-grad-cam', 'completeness@4'), rows.map((r) => `${r[0]} ${r[2]}`).join('; '));
+    assert.ok(!has(USER_METHOD, 'completeness@4'), 'completeness only for methods that report it');
+    // Without the user's module, the name is unknown.
+    const plain = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'explain', img, ...model, '--method', USER_METHOD, '--out', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    assert.equal(plain.code, 1);
+    assert.match(plain.stderr, /--method: unknown method 'test-maxgrad'/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
