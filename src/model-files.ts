@@ -12,6 +12,7 @@ import type { FitMode } from './image/fit.js';
 import { parseInputSpec, type InputSpec } from './image/preprocess.js';
 import { importTfjs, tfjsManifest, type TfjsImportOptions } from './importers/tfjs-model.js';
 import type { ManifestGroup } from './importers/tfjs/model-json.js';
+import { modelRelativePath, weightFileNames } from './model-paths.js';
 
 /** Bytes of a file given by a path relative to the model's folder; undefined when it is absent. */
 export type ModelFileReader = (relativePath: string) => Promise<Uint8Array | undefined>;
@@ -64,22 +65,20 @@ export async function importModelFile(name: string, bytes: Uint8Array, read: Mod
   for (;;) {
     let missing: string | undefined;
     try {
-      const graph = parseOnnx(bytes, name, (location, offset, length) => {
-        const data = external.get(location);
+      const graph = parseOnnx(bytes, name, (location, offset, length, tensor) => {
+        const where = `${name}: tensor '${tensor}': external data`;
+        const file = modelRelativePath(location, `tensor '${tensor}': external data location '${location}'`, name);
+        const data = external.get(file);
         if (!data) {
-          missing = location;
-          throw new ModelFormatError(`${name}: external data '${location}' not read yet`);
+          missing = file;
+          throw new ModelFormatError(`${where} '${location}' not read yet`);
         }
-        const n = length ?? data.length - offset;
-        if (offset + n > data.length) throw new ModelFormatError(`${name}: external data file '${location}' is ${data.length} bytes, too short for ${n} bytes at offset ${offset}`);
-        return data.subarray(offset, offset + n);
+        const [start, n] = externalDataRange(offset, length, data.length, `${where} file '${location}'`);
+        return data.subarray(start, start + n);
       });
       return { graph, format: 'onnx' };
     } catch (e) {
       if (missing === undefined) throw e;
-    }
-    if (missing.split(/[\\/]/).includes('..') || /^([\\/]|[a-z]:)/i.test(missing)) {
-      throw new ModelFormatError(`${name}: external data location '${missing}' points outside the model's folder`);
     }
     const data = await read(missing);
     if (!data) throw new ModelFormatError(`${name}: external data file '${missing}' is missing (give it together with the model)`);
@@ -88,8 +87,22 @@ export async function importModelFile(name: string, bytes: Uint8Array, read: Mod
 }
 
 /**
+ * The byte range [start, start + length) of an ONNX external-data entry in a file of `size`
+ * bytes (`length` undefined: to the end), checked; `where` names the tensor and file.
+ */
+export function externalDataRange(offset: number, length: number | undefined, size: number, where: string): [number, number] {
+  for (const [k, v] of [['offset', offset], ['length', length ?? 0]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new ModelFormatError(`${where}: ${k} '${v}' is not a byte count`);
+  }
+  const n = length ?? size - offset;
+  if (offset + n > size) throw new ModelFormatError(`${where} is ${size} bytes, too short for ${n} bytes at offset ${offset}`);
+  return [offset, n];
+}
+
+/**
  * The TF.js weight files of a manifest, concatenated in manifest order. Errors name a missing
- * or short file.
+ * or short file, or one whose size does not match the manifest; paths leading out of the model's
+ * folder are refused.
  */
 export async function assembleWeights(manifest: ManifestGroup[], read: ModelFileReader, source: string): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
@@ -101,9 +114,13 @@ export async function assembleWeights(manifest: ManifestGroup[], read: ModelFile
       parts.push(bytes);
       have += bytes.byteLength;
     }
-    if (have < need) {
+    // Exact sizes: extra bytes would shift every later weight of the model.
+    if (have !== need) {
       const files = group.paths.map((p) => `'${p}'`).join(', ');
-      throw new ModelFormatError(`${source}: weight file ${files} holds ${have} bytes but the weights manifest needs ${need}; the file is truncated`);
+      const what = group.paths.length === 1 ? `weight file ${files} holds` : `weight files ${files} hold`;
+      throw new ModelFormatError(
+        `${source}: ${what} ${have} bytes but the weights manifest needs ${need}; ${have < need ? 'the file is truncated' : 'the file does not match the manifest'}`,
+      );
     }
   }
   const data = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
@@ -116,16 +133,9 @@ export async function assembleWeights(manifest: ManifestGroup[], read: ModelFile
 }
 
 async function readWeightFile(rel: string, read: ModelFileReader, source: string): Promise<Uint8Array> {
-  // Paths are relative URLs; converters may percent-encode them.
-  const candidates = [rel];
-  try {
-    const decoded = decodeURIComponent(rel);
-    if (decoded !== rel) candidates.push(decoded);
-  } catch {
-    /* not percent-encoded */
-  }
-  for (const c of candidates) {
-    const bytes = await read(c);
+  // Paths are relative URLs; converters may percent-encode them. Both forms stay in the folder.
+  for (const name of weightFileNames(rel, source)) {
+    const bytes = await read(name);
     if (bytes) return bytes;
   }
   throw new ModelFormatError(`${source}: weight file '${rel}' is missing`);

@@ -13,6 +13,7 @@ import type { Runtime, RuntimeOptions } from '../engine/runtime/runtime.js';
 import { ModelFormatError } from '../errors.js';
 import { presetSpec, type InputSpec, type PresetName } from '../image/preprocess.js';
 import { readSidecars, type ModelSidecars } from '../model-files.js';
+import { modelRelativePath, weightFileNames } from '../model-paths.js';
 import type { FitMode } from '../image/fit.js';
 import { tfjsManifest } from '../importers/tfjs-model.js';
 import { cacheFolderFor, defaultCacheDir, fetchToCache, type DownloadProgress } from './download.js';
@@ -108,8 +109,14 @@ async function imagenetLabels(): Promise<string[]> {
 /** Fetch a model (and, for model.json, its weight files) into the cache; returns the local path. */
 async function download(url: string, options: LoadModelOptions): Promise<string> {
   const folder = cacheFolderFor(url, options.cacheDir ?? defaultCacheDir());
-  const name = decodeURIComponent(new URL(url).pathname.split('/').pop() || 'model.onnx');
-  const local = await fetchToCache(url, path.join(folder, name), options.onProgress);
+  const last = new URL(url).pathname.split('/').pop() || 'model.onnx';
+  let name: string;
+  try {
+    name = decodeURIComponent(last);
+  } catch {
+    throw new ModelFormatError(`${url}: the file name '${last}' is not a valid URL path (bad percent-encoding)`);
+  }
+  const local = await fetchToCache(url, path.join(folder, modelRelativePath(name, `the file name '${last}'`, url)), options.onProgress);
   if (/\.json$/i.test(name)) {
     let json: unknown;
     try {
@@ -118,11 +125,9 @@ async function download(url: string, options: LoadModelOptions): Promise<string>
       throw new ModelFormatError(`${url}: not valid JSON (${(e as Error).message})`);
     }
     const manifest = tfjsManifest(json, url);
-    for (const group of manifest) {
-      for (const p of group.paths) {
-        await fetchToCache(new URL(p, url).href, path.join(folder, decodeURIComponent(p)), options.onProgress);
-      }
-    }
+    // Every weight file's place in the cache is checked before anything is fetched.
+    const files = manifest.flatMap((group) => group.paths.map((p) => ({ url: new URL(p, url).href, dest: path.join(folder, weightFileNames(p, url).pop()!) })));
+    for (const f of files) await fetchToCache(f.url, f.dest, options.onProgress);
     // Labels travel with Teachable Machine models as metadata.json; optional.
     await fetchToCache(new URL('metadata.json', url).href, path.join(folder, 'metadata.json')).catch(() => undefined);
   }

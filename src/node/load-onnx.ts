@@ -5,6 +5,8 @@ import nodePath from 'node:path';
 import { ModelFormatError } from '../errors.js';
 import { parseOnnx } from '../engine/graph/onnx-io.js';
 import type { Graph } from '../engine/graph/types.js';
+import { externalDataRange } from '../model-files.js';
+import { modelRelativePath } from '../model-paths.js';
 
 /** Parse an `.onnx` file, with errors that name the file. */
 export async function readOnnxFile(path: string): Promise<Graph> {
@@ -21,11 +23,8 @@ export async function readOnnxFile(path: string): Promise<Graph> {
 /** Reads tensors saved as ONNX external data, from files beside the model. */
 function externalReader(modelPath: string) {
   const dir = nodePath.dirname(modelPath);
-  return (location: string, offset: number, length: number | undefined): Uint8Array => {
-    const file = nodePath.resolve(dir, location);
-    if (!file.startsWith(nodePath.resolve(dir) + nodePath.sep)) {
-      throw new ModelFormatError(`${modelPath}: external data location '${location}' points outside the model's folder`);
-    }
+  return (location: string, offset: number, length: number | undefined, tensor: string): Uint8Array => {
+    const file = nodePath.join(dir, modelRelativePath(location, `tensor '${tensor}': external data location '${location}'`, modelPath));
     let fd: number;
     try {
       fd = openSync(file, 'r');
@@ -33,9 +32,7 @@ function externalReader(modelPath: string) {
       throw new ModelFormatError(`${modelPath}: external data file '${location}' is missing (expected at ${file})`);
     }
     try {
-      const size = fstatSync(fd).size;
-      const n = length ?? size - offset;
-      if (offset + n > size) throw new ModelFormatError(`${modelPath}: external data file '${location}' is ${size} bytes, too short for ${n} bytes at offset ${offset}`);
+      const [, n] = externalDataRange(offset, length, fstatSync(fd).size, `${modelPath}: tensor '${tensor}': external data file '${location}'`);
       const buf = new Uint8Array(n);
       readSync(fd, buf, 0, n, offset);
       return buf;

@@ -4,12 +4,12 @@ import path from 'node:path';
 import { ModelFormatError } from '../errors.js';
 import type { TfjsImport } from '../importers/tfjs/import.js';
 import { importTfjs, tfjsManifest, type TfjsImportOptions } from '../importers/tfjs-model.js';
-
-const BYTES: Record<string, number> = { float32: 4, int32: 4, float16: 2, uint16: 2, int16: 2, uint8: 1, int8: 1, bool: 1 };
+import { assembleWeights, type ModelFileReader } from '../model-files.js';
 
 /**
  * Load a TF.js model (Layers or graph model) from `modelJsonPath`; weight files are resolved
- * relative to it. Errors name the missing or short weight file.
+ * relative to it and must stay in its folder. Errors name the missing, short or oversized
+ * weight file.
  */
 export async function loadTfjsModelFromFile(modelJsonPath: string, options: TfjsImportOptions = {}): Promise<TfjsImport> {
   let text: string;
@@ -25,54 +25,19 @@ export async function loadTfjsModelFromFile(modelJsonPath: string, options: Tfjs
     throw new ModelFormatError(`${modelJsonPath}: not valid JSON (${(e as Error).message})`);
   }
   const manifest = tfjsManifest(json, modelJsonPath);
-  const dir = path.dirname(modelJsonPath);
-  const parts: Uint8Array[] = [];
-  for (const group of manifest) {
-    const need = group.weights.reduce((sum, w) => {
-      const per = BYTES[w.quantization?.dtype ?? w.dtype] ?? 4;
-      return sum + per * w.shape.reduce((a, b) => a * b, 1);
-    }, 0);
-    let have = 0;
-    for (const p of group.paths) {
-      const bytes = await readWeightFile(dir, p, modelJsonPath);
-      parts.push(bytes);
-      have += bytes.byteLength;
-    }
-    if (have < need) {
-      const files = group.paths.map((p) => `'${p}'`).join(', ');
-      throw new ModelFormatError(
-        `${modelJsonPath}: weight file ${files} holds ${have} bytes but the weights manifest needs ${need}; the file is truncated`,
-      );
-    }
-  }
-  const total = parts.reduce((a, p) => a + p.byteLength, 0);
-  const data = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    data.set(p, off);
-    off += p.byteLength;
-  }
+  const data = await assembleWeights(manifest, folderReader(path.dirname(modelJsonPath), modelJsonPath), modelJsonPath);
   return importTfjs(json as object, data, modelJsonPath, options);
 }
 
-async function readWeightFile(dir: string, rel: string, source: string): Promise<Uint8Array> {
-  // Paths are relative URLs; converters may percent-encode them.
-  const candidates = [rel];
-  try {
-    const decoded = decodeURIComponent(rel);
-    if (decoded !== rel) candidates.push(decoded);
-  } catch {
-    /* not percent-encoded */
-  }
-  for (const c of candidates) {
+/** Reads files by a path relative to `dir` (already checked to stay inside it); absent files are undefined. */
+export function folderReader(dir: string, source: string): ModelFileReader {
+  return async (rel) => {
     try {
-      const buf = await readFile(path.resolve(dir, c));
+      const buf = await readFile(path.join(dir, rel));
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new ModelFormatError(`${source}: cannot read weight file '${c}' (${(e as Error).message})`);
-      }
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new ModelFormatError(`${source}: cannot read '${rel}' (${(e as Error).message})`);
     }
-  }
-  throw new ModelFormatError(`${source}: weight file '${rel}' is missing (looked for ${path.resolve(dir, rel)})`);
+  };
 }

@@ -4,7 +4,7 @@
  * the Node adapter, and the errors for broken files and manifests.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, truncate, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -144,6 +144,26 @@ test('a truncated weight file is named', async () => {
   const file = await writeModel('short', art.modelTopology, specs, bytes);
   await truncate(path.join(path.dirname(file), 'group2 shard1of1.bin'), 10);
   await rejects(loadTfjsModelFromFile(file), /group2%20shard1of1\.bin.*truncated/);
+});
+
+test('a weight shard longer than the manifest says is refused, naming its group', async () => {
+  const { specs, bytes } = quantise(art, 'float32');
+  // Extra bytes in the first shard would shift every later weight of the group (NaN outputs).
+  const file = await writeModel('long', art.modelTopology, specs, bytes);
+  await appendFile(path.join(path.dirname(file), 'group1-shard1of2.bin'), new Uint8Array(4));
+  await rejects(loadTfjsModelFromFile(file), /weight files 'group1-shard1of2\.bin', 'group1-shard2of2\.bin' hold (\d+) bytes but the weights manifest needs (\d+); the file does not match the manifest/);
+  const last = await writeModel('long-last', art.modelTopology, specs, bytes);
+  await appendFile(path.join(path.dirname(last), 'group2 shard1of1.bin'), new Uint8Array(1));
+  await rejects(loadTfjsModelFromFile(last), /weight file 'group2%20shard1of1\.bin' holds \d+ bytes but the weights manifest needs \d+; the file does not match/);
+});
+
+test('weight data longer than the manifest is an error', () => {
+  const longer = new Uint8Array(art.weightData.byteLength + 8);
+  longer.set(art.weightData);
+  assert.throws(
+    () => importTfjsLayers(modelJsonOf(art), longer, 'mem'),
+    (e: unknown) => e instanceof ModelFormatError && e.message === `mem: the weight data holds ${longer.byteLength} bytes but the weights manifest needs ${art.weightData.byteLength}; the weight files do not match the manifest`,
+  );
 });
 
 test('a weight whose manifest shape does not match the topology names layer and weight', async () => {

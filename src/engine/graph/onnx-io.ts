@@ -37,9 +37,10 @@ const num = (v: unknown): number => (typeof v === 'number' ? v : Number(String(v
 
 /**
  * Reads `length` bytes at `offset` of an external data file named in the model (relative to
- * the model's folder); `length` undefined means to the end. Supplied by the Node adapter.
+ * the model's folder) for tensor `tensor`; `length` undefined means to the end. Supplied by the
+ * Node adapter.
  */
-export type ExternalDataReader = (location: string, offset: number, length: number | undefined) => Uint8Array;
+export type ExternalDataReader = (location: string, offset: number, length: number | undefined, tensor: string) => Uint8Array;
 
 function tensorFromProto(t: onnxProto.onnx.ITensorProto, where: string, external?: ExternalDataReader): TensorData {
   const name = t.name || '(unnamed)';
@@ -53,7 +54,7 @@ function tensorFromProto(t: onnxProto.onnx.ITensorProto, where: string, external
     }
     const offset = Number(entry('offset') ?? 0);
     const length = entry('length') !== undefined ? Number(entry('length')) : undefined;
-    t = { ...t, dataLocation: 0, externalData: [], rawData: external(loc, offset, length) };
+    t = { ...t, dataLocation: 0, externalData: [], rawData: external(loc, offset, length, name) };
   }
   const dataType = dataTypeFromOnnx(t.dataType ?? 0, `${where}: tensor '${name}'`);
   const dims = (t.dims ?? []).map(num);

@@ -39,7 +39,9 @@ export interface TfjsImport {
 export function importTfjsLayers(modelJson: object, weightData: ArrayBuffer | Uint8Array, source: string): TfjsImport {
   const parsed = parseModelJson(modelJson, source);
   const store = new WeightStore(parsed.manifest, weightData, source);
-  return new Importer(parsed.model, store, source, parsed.kerasVersion).run();
+  const imported = new Importer(parsed.model, store, source, parsed.kerasVersion).run();
+  store.checkExactLength();
+  return imported;
 }
 
 class Importer {

@@ -47,6 +47,7 @@ export class WeightStore {
   private readonly bytes: Uint8Array;
   /** Bytes the manifest describes, by group. */
   readonly groupBytes: number[] = [];
+  private readonly manifestBytes: number;
 
   constructor(
     manifest: ManifestGroup[],
@@ -68,6 +69,20 @@ export class WeightStore {
     if (this.bytes.byteLength < offset) {
       throw new ModelFormatError(
         `${source}: the weight data holds ${this.bytes.byteLength} bytes but the weights manifest needs ${offset}; a weight file is truncated or missing`,
+      );
+    }
+    this.manifestBytes = offset;
+  }
+
+  /**
+   * Weight data longer than the manifest says is refused: the files do not match it, and a
+   * shard with extra bytes would shift every later weight. Checked after the layers found
+   * their weights, so a missing or misshapen manifest entry is named first.
+   */
+  checkExactLength(): void {
+    if (this.bytes.byteLength !== this.manifestBytes) {
+      throw new ModelFormatError(
+        `${this.source}: the weight data holds ${this.bytes.byteLength} bytes but the weights manifest needs ${this.manifestBytes}; the weight files do not match the manifest`,
       );
     }
   }
