@@ -54,6 +54,13 @@ export class ImageError extends RsiGradCamError {
   }
 }
 
+/** A folder that cannot take the output: read-only, under a file, a file in the way, a full disk. */
+export class OutputError extends RsiGradCamError {
+  constructor(message: string) {
+    super('output', message);
+  }
+}
+
 /** The runtime was disposed while a call was using it; the call ends with this error. */
 export class RuntimeDisposedError extends RsiGradCamError {
   constructor(message: string) {

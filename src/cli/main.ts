@@ -1,6 +1,7 @@
 /** The `rsi-grad-cam` command line. */
 import { Command } from 'commander';
 import { reportError } from './errors.js';
+import { handleInterrupts } from './interrupt.js';
 import { PACKAGE_VERSION } from '../node/package-root.js';
 import { registerExplain } from './commands/explain.js';
 import { registerLayers } from './commands/layers.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
 
 const isMain = process.argv[1] && /rsi-grad-cam(\.js)?$|cli[\\/]main\.(ts|js)$/.test(process.argv[1]);
 if (isMain) {
+  handleInterrupts();
   buildProgram()
     .parseAsync(process.argv)
     .then(

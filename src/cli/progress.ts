@@ -1,18 +1,39 @@
 /**
  * Progress bars on a terminal (cli-progress). When stderr is not a TTY (a log file, CI) a
  * plain line every `LOG_INTERVAL_MS` instead, so long runs still show how far they are.
+ * Every command reports each item (image, tile) before starting it, which makes `update` the
+ * place where a Ctrl-C stops a command between items.
  */
 import cliProgress from 'cli-progress';
+import { stopIfInterrupted } from './interrupt.js';
 
 export interface Progress {
+  /**
+   * `value` of `total` items done, the next one `label`. Throws InterruptedError when Ctrl-C
+   * was pressed and items remain, so the command stops between items.
+   */
   update(label: string, value: number, total: number | undefined): void;
   stop(): void;
+}
+
+/** A progress display whose updates are also the command's stopping points. */
+function stoppable(p: Progress): Progress {
+  return {
+    update(label, value, total) {
+      if (total === undefined || value < total) stopIfInterrupted();
+      p.update(label, value, total);
+    },
+    stop: () => p.stop(),
+  };
 }
 
 const LOG_INTERVAL_MS = 30_000;
 
 export function progressBar(what: string, unit = '', logIntervalMs = LOG_INTERVAL_MS): Progress {
-  if (!process.stderr.isTTY) return progressLines(what, unit, logIntervalMs);
+  return stoppable(process.stderr.isTTY ? terminalBar(what, unit) : progressLines(what, unit, logIntervalMs));
+}
+
+function terminalBar(what: string, unit: string): Progress {
   let bar: cliProgress.SingleBar | undefined;
   return {
     update(label, value, total) {

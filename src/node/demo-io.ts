@@ -2,11 +2,11 @@
  * Writes demo datasets to disk: one PNG per image, one 0/255 mask PNG per image and an
  * annotations.json (see src/demo/annotations.ts). Node-only (fs, sharp).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { buildAnnotations, sampleStem, type DemoAnnotations } from '../demo/annotations.js';
 import { generateDataset, type DemoOptions, type DemoSample } from '../demo/generate.js';
+import { ensureFolder, writeFileAtomic } from './output.js';
 
 /** Writes given samples (all of one seed and size) into `dir`, images under `imagesSubdir`. */
 export async function writeSamples(
@@ -17,19 +17,21 @@ export async function writeSamples(
   imagesSubdir = '',
 ): Promise<DemoAnnotations> {
   const imageDir = path.join(dir, imagesSubdir);
-  await mkdir(imageDir, { recursive: true });
+  await ensureFolder(imageDir);
   for (const s of samples) {
     const stem = sampleStem(s);
-    await sharp(s.rgb, { raw: { width: size, height: size, channels: 3 } })
+    const png = await sharp(s.rgb, { raw: { width: size, height: size, channels: 3 } })
       .png({ compressionLevel: 9 })
-      .toFile(path.join(imageDir, `${stem}.png`));
+      .toBuffer();
+    await writeFileAtomic(path.join(imageDir, `${stem}.png`), png);
     const mask = new Uint8Array(s.mask.length);
     for (let i = 0; i < mask.length; i++) mask[i] = s.mask[i] ? 255 : 0;
     // b-w keeps it a 1-channel (grayscale) PNG; sharp would otherwise write RGB.
-    await sharp(mask, { raw: { width: size, height: size, channels: 1 } })
+    const maskPng = await sharp(mask, { raw: { width: size, height: size, channels: 1 } })
       .toColourspace('b-w')
       .png({ compressionLevel: 9 })
-      .toFile(path.join(imageDir, `${stem}.mask.png`));
+      .toBuffer();
+    await writeFileAtomic(path.join(imageDir, `${stem}.mask.png`), maskPng);
   }
   const annotations = buildAnnotations(samples, seed, size);
   if (imagesSubdir) {
@@ -38,7 +40,7 @@ export async function writeSamples(
       a.mask = path.posix.join(imagesSubdir, a.mask);
     }
   }
-  await writeFile(path.join(dir, 'annotations.json'), JSON.stringify(annotations, null, 1) + '\n');
+  await writeFileAtomic(path.join(dir, 'annotations.json'), new TextEncoder().encode(JSON.stringify(annotations, null, 1) + '\n'));
   return annotations;
 }
 

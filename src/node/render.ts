@@ -3,11 +3,11 @@
  * Text is SVG rendered by sharp's librsvg (fonts through fontconfig; DejaVu Sans preferred).
  * The pixel work itself (overlay, boxes) is core code, re-exported here.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import sharp, { type OverlayOptions as SharpOverlay } from 'sharp';
 import type { Rgb, RgbImage } from '../image/types.js';
+import { writeFileAtomic } from './output.js';
+
+export { writeFileAtomic };
 
 export { renderOverlay, type OverlayOptions } from '../image/overlay.js';
 export { drawBoxes, type BoxStyle } from '../image/draw.js';
@@ -29,20 +29,6 @@ export async function encodePng(img: RgbImage): Promise<Buffer> {
 export async function writePng(path: string, rgb: Uint8Array, w: number, h: number): Promise<void> {
   if (rgb.length !== w * h * 3) throw new RangeError(`writePng ${path}: ${rgb.length} bytes for ${w}x${h} RGB`);
   await writeFileAtomic(path, await encodePng({ width: w, height: h, data: rgb }));
-}
-
-/** Writes bytes to `path` through a temporary file in the same directory and a rename. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
 }
 
 export interface TextStyle {

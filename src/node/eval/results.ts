@@ -3,7 +3,8 @@
  * finishes: an interrupted run keeps what it did and a rerun computes only what is missing.
  * Later lines of an image add to (and override) earlier ones.
  */
-import { appendFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { appendToFile } from '../output.js';
 import type { CompletenessPoint } from '../../metrics/completeness.js';
 
 /** What the metrics give for one image, one method and one layer. */
@@ -99,7 +100,7 @@ export function mergeRecord(into: Map<string, ImageRecord>, r: ImageRecord): voi
 
 /** Appends one record as a line (one write call, so a line is whole or cut at its end). */
 export async function appendResult(file: string, r: ImageRecord): Promise<void> {
-  await appendFile(file, `${JSON.stringify(r, roundReplacer)}\n`);
+  await appendToFile(file, `${JSON.stringify(r, roundReplacer)}\n`);
 }
 
 /** Keys whose numbers are stored exactly: Average Gain divides by 1 - Y, which rounding Y would distort when Y is near 1. */
