@@ -45,12 +45,12 @@ export function constIn(ctx: OpContext, i: number, what: string): ConstValue {
   return v;
 }
 
-/** An integer constant input as numbers; `allowBatch` keeps the batch symbol. */
+/** An integer constant input as numbers (the batch symbol and non-integers refused). */
 export function intsIn(ctx: OpContext, i: number, what: string): number[] {
   const c = constIn(ctx, i, what);
-  return c.data instanceof Float32Array
-    ? Array.from(c.data)
-    : c.data.map((d) => (d === BATCH ? ctx.fail(`the ${what} depends on the batch size`) : d));
+  const values = Array.from(c.data as ArrayLike<number | typeof BATCH>, (d) => (d === BATCH ? ctx.fail(`the ${what} depends on the batch size`) : d));
+  if (!values.every(Number.isInteger)) ctx.fail(`the ${what} [${values.join(', ')}] are not integers`);
+  return values;
 }
 
 /** Input i as float32 values of the given shape (a weight). */
