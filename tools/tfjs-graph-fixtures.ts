@@ -280,7 +280,7 @@ function tf1Frozen(): GraphWriter {
  * The remaining ops, in patterns converted models use: input normalisation (Sub, RealDiv),
  * fused LeakyRelu / Elu / Prelu convolutions, ConcatV2 on channels, a squeeze-and-excitation
  * block (Mean keep_dims, Sigmoid, Mul), clipping with Maximum / Minimum, standalone Selu,
- * Tanh, LeakyRelu, Prelu and Sigmoid, Transpose, a StridedSlice crop with masks, PadV2, Cast,
+ * Tanh, LeakyRelu, Prelu and Sigmoid, Transposes, a StridedSlice crop with masks, PadV2, Cast,
  * Max and Sum reductions, Pack, ExpandDims / Squeeze, a transposed
  * MatMul, and a NoOp control input.
  */
@@ -336,11 +336,15 @@ function opsMix(): GraphWriter {
     new_axis_mask: A.i(0),
     shrink_axis_mask: A.i(0),
   });
-  const pads = g.ints(`${m}/pad/PadV2/paddings`, [0, 0, 1, 0, 0, 1, 0, 0], [4, 2]);
+  // Back to the image's orientation, so the maps after it have H and W where the image has them.
+  const permBack = g.ints(`${m}/permute_back/transpose/perm`, [0, 2, 1, 3]);
+  const back = g.node(`${m}/permute_back/transpose`, 'Transpose', [crop, permBack], { T: A.T, Tperm: A.type('DT_INT32') });
+  // Top and left: with the max pooling's windows below, no window holds padding alone.
+  const pads = g.ints(`${m}/pad/PadV2/paddings`, [0, 0, 1, 0, 1, 0, 0, 0], [4, 2]);
   // Padded cells (-3, sigmoid 0.05) never win the max pooling after: ties would make the
   // gradient depend on how each library breaks them.
   const pv = g.constant(`${m}/pad/PadV2/constant_values`, [], [-3]);
-  const padded = g.node(`${m}/pad/PadV2`, 'PadV2', [crop, pads, pv], { T: A.T, Tpaddings: A.type('DT_INT32') });
+  const padded = g.node(`${m}/pad/PadV2`, 'PadV2', [back, pads, pv], { T: A.T, Tpaddings: A.type('DT_INT32') });
   const sig = g.node(`${m}/act/Sigmoid`, 'Sigmoid', [padded], { T: A.T });
   // Windows that do not overlap, so no value is the maximum twice along the Max below (on
   // ties TF.js gives each tied element the whole gradient, TensorFlow and torch share it).
