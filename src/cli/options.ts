@@ -11,6 +11,7 @@ import type { Classifier } from '../classifier.js';
 import type { Target } from '../methods/types.js';
 import { loadModel } from '../node/load-model.js';
 import { progressBar } from './progress.js';
+import { interruptSignal } from './interrupt.js';
 
 export function addModelOptions(cmd: Command): Command {
   return cmd
@@ -94,9 +95,12 @@ export function methodOption(): Option {
 /** The method flags by the option each sets (a method takes the ones it declares in its capabilities). */
 const METHOD_FLAGS = { steps: '--steps', weighting: '--weighting', rule: '--rule', baseline: '--baseline' } as const;
 
-/** The method settings of a command line, for every method on it: each method takes what it declares. */
+/**
+ * The method settings of a command line, for every method on it: each method takes what it
+ * declares. They carry the CLI's Ctrl-C signal, so an explanation stops between batches.
+ */
 export function methodSettings(o: MethodOpts): { baseline: string; [option: string]: unknown } {
-  return { steps: o.steps, score: o.score, weighting: o.weighting, rule: o.rule, baseline: o.baseline, internalBatchSize: o.internalBatchSize };
+  return { steps: o.steps, score: o.score, weighting: o.weighting, rule: o.rule, baseline: o.baseline, internalBatchSize: o.internalBatchSize, signal: interruptSignal };
 }
 
 /** The method flags given on the command line that none of `methods` takes (e.g. --steps with gradcam). */

@@ -47,7 +47,7 @@ interface DemoAnnotations {
 }
 
 /** Run the demo into `outDir`; returns the picture's path and the numbers. */
-export async function runDemo(outDir: string, options: { steps?: number; onImage?: (i: number, n: number) => void } = {}): Promise<DemoResult> {
+export async function runDemo(outDir: string, options: { steps?: number; onImage?: (i: number, n: number) => void; signal?: AbortSignal } = {}): Promise<DemoResult> {
   const modelPath = path.join(DEMO_DIR, 'demo-cnn.onnx');
   if (!existsSync(modelPath)) throw new ModelFormatError(`${modelPath}: the demo model is missing from the package`);
   const ann = JSON.parse(readFileSync(path.join(DEMO_DIR, 'annotations.json'), 'utf8')) as DemoAnnotations;
@@ -62,7 +62,7 @@ export async function runDemo(outDir: string, options: { steps?: number; onImage
       let photo: RgbImage | undefined;
       const cols: RgbImage[] = [];
       for (const c of DEMO_COLUMNS) {
-        const settings = optionsFor(classifier.method(c.method), { steps: options.steps ?? 50 });
+        const settings = optionsFor(classifier.method(c.method), { steps: options.steps ?? 50, signal: options.signal });
         const r = await explainFile<string>(classifier, file, { ...settings, method: c.method, score: c.score, targets: a.label });
         photo ??= r.photo;
         const e = r.explanation;

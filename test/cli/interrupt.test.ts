@@ -1,11 +1,12 @@
 /**
- * Ctrl-C on the real CLI (a child process, SIGINT): the command stops between images with
- * exit 130 and one line saying what it wrote; the files written are complete and no
- * temporary file is left. A second Ctrl-C stops at once.
+ * Ctrl-C on the real CLI (a child process, SIGINT): the command stops between images (and,
+ * through the explanation's AbortSignal, between batches of one image) with exit 130 and one
+ * line saying what it wrote; the files written are complete and no temporary file is left. A
+ * second Ctrl-C stops at once.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -67,4 +68,36 @@ test('a second Ctrl-C stops at once, still with exit 130, the line and no tempor
   const out = path.join(mkdtempSync(path.join(tmpdir(), 'rsi-int2-')), 'out');
   const r = await interruptExplain(out, 2);
   checkStopped(r, out);
+});
+
+/** CPU seconds process `pid` has used (Linux /proc; clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime
+  } catch {
+    return 0;
+  }
+}
+
+test('Ctrl-C during one long explanation stops it between batches: exit 130, nothing written', { skip: existsSync('/proc/self/stat') ? false : 'needs /proc to see that the explanation is under way' }, async () => {
+  const out = path.join(mkdtempSync(path.join(tmpdir(), 'rsi-int3-')), 'out');
+  let pid = 0;
+  // 10,000 path points one by one: minutes of work (then the image would be written and the
+  // exit code 0 if the signal were not honoured between batches).
+  const run = runCli(['explain', PHOTOS[0]!, '--model', path.join(DEMO, 'demo-cnn.onnx'), '--steps', '10000', '--internal-batch-size', '1', '--out', out], {
+    onSpawn: (p) => (pid = p),
+    timeoutMs: 900_000,
+  });
+  // Start-up and loading the demo model take about 2 CPU seconds; past 10 the explanation runs.
+  const poll = setInterval(() => {
+    if (cpuSeconds(pid) < 10) return;
+    clearInterval(poll);
+    process.kill(pid, 'SIGINT');
+  }, 100);
+  const r = await run;
+  clearInterval(poll);
+  assert.equal(r.code, 130, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').pop(), 'interrupted (Ctrl-C): stopped before writing any file');
+  assert.deepEqual(existsSync(out) ? readdirSync(out) : [], []);
 });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { runDemo } from '../../node/demo-run.js';
 import { intArg } from '../options.js';
 import { progressBar } from '../progress.js';
+import { interruptSignal } from '../interrupt.js';
 
 export function registerDemo(program: Command): Command {
   return program
@@ -15,7 +16,7 @@ export function registerDemo(program: Command): Command {
       const bar = progressBar('demo', 'images');
       let result;
       try {
-        result = await runDemo(o.out, { steps: o.steps, onImage: (i, n) => bar.update('', i, n) });
+        result = await runDemo(o.out, { steps: o.steps, signal: interruptSignal, onImage: (i, n) => bar.update('', i, n) });
       } finally {
         bar.stop();
       }
