@@ -499,6 +499,39 @@ def to_opset7(proto):
     return proto
 
 
+class ResidualBlock(nn.Module):
+    """x + ReLU(conv(x)): a residual Add (QLinearAdd once quantized)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, 1, 1)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return x + self.relu(self.conv(x))
+
+
+class QuantNet(nn.Module):
+    """The float model behind the quantized fixtures (tools/quantize_fixtures.py): conv-ReLU,
+    MaxPool, conv-ReLU, a residual block, global average pooling, and a MatMul + Add head
+    (onnxruntime's dynamic quantization turns MatMul, not Gemm, into MatMulInteger)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, 2, 1)   # -> 16x16
+        self.relu1 = nn.ReLU()
+        self.pool = nn.MaxPool2d(2, 2)          # -> 8x8
+        self.conv2 = nn.Conv2d(8, 16, 3, 1, 1)
+        self.relu2 = nn.ReLU()
+        self.block = ResidualBlock(16)
+        self.fc = nn.Linear(16, NUM_CLASSES)
+
+    def forward(self, x):
+        x = self.block(self.relu2(self.conv2(self.pool(self.relu1(self.conv1(x))))))
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        return torch.matmul(x, self.fc.weight.t()) + self.fc.bias
+
+
 # Rewrites applied to a model's ONNX after torch's export (and its check).
 REWRITES = {'variety_opset7': to_opset7}
 
@@ -541,6 +574,9 @@ SPECS = collections.OrderedDict([
     ('variety_opset7', (OldOpsetNet, (1, 3, 32, 32), 'NCHW', 9, True, ['pad', 'relu4'],
                         'opset 7 (torch opset-9 export taken down by onnx.version_converter): Upsample-7 (scales attribute), '
                         'Pad-2, BatchNormalization with spatial=1, Dropout with is_test=1, Reshape from Shape')),
+    ('quant_float', (QuantNet, (1, 3, 32, 32), 'NCHW', 13, True, ['relu2', 'block'],
+                     'float model of the quantized fixtures (quantized/*.onnx): conv-ReLU, MaxPool, conv-ReLU, residual block, '
+                     'GlobalAveragePool, MatMul + Add head')),
 ])
 
 

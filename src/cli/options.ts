@@ -132,8 +132,9 @@ export function parseTarget(text: string, classifier: Classifier): Target {
 /** Load the model named by the shared options, with a download progress bar on a terminal. */
 export async function loadFromOptions(o: ModelOpts): Promise<Classifier> {
   const bar = progressBar('download', 'bytes');
+  let classifier: Classifier;
   try {
-    return await loadModel(o.model, {
+    classifier = await loadModel(o.model, {
       preprocess: o.preprocess,
       fit: o.fit,
       cacheDir: o.cacheDir,
@@ -143,4 +144,7 @@ export async function loadFromOptions(o: ModelOpts): Promise<Classifier> {
   } finally {
     bar.stop();
   }
+  // One line per fact about how the model is explained (a quantized model's float twin).
+  for (const note of classifier.model.notes) process.stderr.write(`note: ${note}\n`);
+  return classifier;
 }

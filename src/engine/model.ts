@@ -12,6 +12,7 @@ import { int64Tensor } from './graph/tensor-data.js';
 import { BATCH, type Graph, type Node, type Shape } from './graph/types.js';
 import { upgradeOpset } from './graph/opset.js';
 import { makeBatchable, symbolicBatch } from './batching.js';
+import { floatTwin, quantizedOps } from './quantized.js';
 import { foldConstants } from './graph/fold.js';
 import { differentiate, type RuleVariants } from './autodiff/differentiate.js';
 import { defaultLayer, infinitePadding, listLayers, resolveLayer, type LayerInfo } from './layers.js';
@@ -76,7 +77,12 @@ export class Model {
   readonly numClasses: number;
   readonly source: string;
 
+  /** One-line facts about how the model is explained (e.g. through a float twin); the CLI prints them. */
+  readonly notes: string[] = [];
+
   private aliases = new Map<string, string>();
+  /** For a quantized model: the model as it is, which gives the predictions (`graph` is its float twin). */
+  private predictor?: { graph: Graph; logits: string; probs: string };
 
   private constructor(graph: Graph, shapes: Map<string, Known>, logits: string, probs: string, source: string) {
     this.graph = graph;
@@ -111,39 +117,18 @@ export class Model {
       throw new ModelFormatError(`${source}: the input '${input.name}' has shape [${input.shape?.join(', ') ?? '?'}]; an image classifier takes [N, C, H, W]`);
     }
     if (input.dataType !== 'float32') throw new ModelFormatError(`${source}: the input '${input.name}' is ${input.dataType}; float32 is required`);
-    const size = options.inputSize;
-    const fix = (i: number) => (size && i >= 2 ? size[i - 2] : undefined);
-    input.shape = input.shape.map((d, i) => (typeof d === 'number' || i === 0 ? d : fix(i) ?? d));
-    // Shape arithmetic (F.pad chains, 'same' padding from x.shape) becomes constants first:
-    // shape inference needs pads and targets as constants. The batch stays symbolic.
-    symbolicBatch(graph, source, fix);
-    foldConstants(graph, source);
-    const pre = inferShapes(graph, source);
-    upgradeOpset(graph, source, (t) => pre.get(t)?.shape);
-    makeBatchable(graph, source, fix);
-    let shapes = inferShapes(graph, source);
-
-    const names = new NameScope(graph);
-    let logits = options.logits ?? findLogits(graph);
-    const ls = shapes.get(logits)?.shape;
-    if (!ls) throw new ModelFormatError(`${source}: the shape of the logits '${logits}' is unknown`);
-    if (ls.length !== 2) {
-      const k = dimProduct(ls.slice(1));
-      if (typeof k !== 'number' || ls[0] !== BATCH) throw new ModelFormatError(`${source}: the output '${logits}' has shape [${ls.join(', ')}]; expected [N, classes]`);
-      const flat = names.fresh('rsi/logits');
-      graph.nodes.push(node(names, 'Flatten', [logits], [flat], { axis: A.int(1) }));
-      logits = flat;
+    // A quantized model is explained through its float twin; its predictions stay its own.
+    const quantized = quantizedOps(graph);
+    const main = prepareGraph(quantized.length ? floatTwin(graph, source) : graph, options, source);
+    const model = new Model(main.graph, main.shapes, main.logits, main.probs, source);
+    if (quantized.length) {
+      // Weights stay behind their DequantizeLinear: onnxruntime fuses that into integer kernels.
+      const predictor = prepareGraph(graph, options, source, new Set(['QuantizeLinear', 'DequantizeLinear']));
+      model.predictor = { graph: predictor.graph, logits: predictor.logits, probs: predictor.probs };
+      model.notes.push(
+        `${source} is quantized (${quantized.join(', ')}): predictions come from the model as it is, gradients and activations from a float twin (weights dequantized, activation quantization passed straight through)`,
+      );
     }
-    const probs = names.fresh('rsi/probs');
-    graph.nodes.push(node(names, 'Softmax', [logits], [probs], { axis: A.int(-1) }));
-    graph.outputs = [
-      { name: logits, dataType: 'float32' },
-      { name: probs, dataType: 'float32' },
-    ];
-    pruneUnused(graph);
-    shapes = inferShapes(graph, source);
-    for (const o of graph.outputs) o.shape = shapes.get(o.name)?.shape;
-    const model = new Model(graph, shapes, logits, probs, source);
     for (const [k, v] of options.aliases ?? []) model.aliases.set(k, v);
     return model;
   }
@@ -194,9 +179,12 @@ export class Model {
       graph.nodes.push(node(names, 'Identity', [t], [n]));
       return n;
     };
+    // A quantized model's predictions come from the model as it is, run beside the twin
+    // (a fed layer exists only in the twin, so fed graphs predict with the twin).
+    const predicted = this.predictor && !options.feed ? addPredictor(graph, this.predictor, this.inputName) : undefined;
     const outputs: GraphOutputs = {
-      logits: alias(this.logits, 'rsi/out/logits'),
-      probs: alias(this.probs, 'rsi/out/probs'),
+      logits: predicted?.logits ?? alias(this.logits, 'rsi/out/logits'),
+      probs: predicted?.probs ?? alias(this.probs, 'rsi/out/probs'),
       activations: (options.expose ?? []).map((t, i) => alias(t, `rsi/out/act${i}`)),
       gradients: [],
     };
@@ -231,6 +219,48 @@ export class Model {
   }
 }
 
+/**
+ * The steps every prepared graph goes through (in place): fixed spatial size, symbolic batch,
+ * constants folded, opset 17, any batch size, logits [N, classes] and softmax probabilities
+ * as the outputs.
+ */
+function prepareGraph(graph: Graph, options: PrepareOptions, source: string, keep?: ReadonlySet<string>): { graph: Graph; shapes: Map<string, Known>; logits: string; probs: string } {
+  const input = graph.inputs[0]!;
+  const size = options.inputSize;
+  const fix = (i: number) => (size && i >= 2 ? size[i - 2] : undefined);
+  input.shape = input.shape!.map((d, i) => (typeof d === 'number' || i === 0 ? d : fix(i) ?? d));
+  // Shape arithmetic (F.pad chains, 'same' padding from x.shape) becomes constants first:
+  // shape inference needs pads and targets as constants. The batch stays symbolic.
+  symbolicBatch(graph, source, fix);
+  foldConstants(graph, source, keep);
+  const pre = inferShapes(graph, source);
+  upgradeOpset(graph, source, (t) => pre.get(t)?.shape);
+  makeBatchable(graph, source, fix);
+  let shapes = inferShapes(graph, source);
+
+  const names = new NameScope(graph);
+  let logits = options.logits ?? findLogits(graph);
+  const ls = shapes.get(logits)?.shape;
+  if (!ls) throw new ModelFormatError(`${source}: the shape of the logits '${logits}' is unknown`);
+  if (ls.length !== 2) {
+    const k = dimProduct(ls.slice(1));
+    if (typeof k !== 'number' || ls[0] !== BATCH) throw new ModelFormatError(`${source}: the output '${logits}' has shape [${ls.join(', ')}]; expected [N, classes]`);
+    const flat = names.fresh('rsi/logits');
+    graph.nodes.push(node(names, 'Flatten', [logits], [flat], { axis: A.int(1) }));
+    logits = flat;
+  }
+  const probs = names.fresh('rsi/probs');
+  graph.nodes.push(node(names, 'Softmax', [logits], [probs], { axis: A.int(-1) }));
+  graph.outputs = [
+    { name: logits, dataType: 'float32' },
+    { name: probs, dataType: 'float32' },
+  ];
+  pruneUnused(graph);
+  shapes = inferShapes(graph, source);
+  for (const o of graph.outputs) o.shape = shapes.get(o.name)?.shape;
+  return { graph, shapes, logits, probs };
+}
+
 function node(names: NameScope, opType: string, inputs: string[], outputs: string[], attributes: Node['attributes'] = {}): Node {
   return { name: names.fresh(`rsi/${opType}`), opType, domain: '', inputs, outputs, attributes };
 }
@@ -248,6 +278,17 @@ function findLogits(graph: Graph): string {
     t = p.inputs[0]!;
   }
   return out;
+}
+
+/** Append a copy of `predictor` (the quantized model) reading the same input; its tensors get a prefix. */
+function addPredictor(graph: Graph, predictor: { graph: Graph; logits: string; probs: string }, input: string): { logits: string; probs: string } {
+  const rename = (t: string) => (t && t !== input ? `rsi/quantized/${t}` : t);
+  for (const n of predictor.graph.nodes) {
+    graph.nodes.push({ ...n, name: rename(n.name), inputs: n.inputs.map(rename), outputs: n.outputs.map(rename) });
+  }
+  for (const [k, v] of predictor.graph.initializers) graph.initializers.set(rename(k), v);
+  for (const o of predictor.graph.otherOpsets) if (!graph.otherOpsets.some((x) => x.domain === o.domain)) graph.otherOpsets.push(o);
+  return { logits: rename(predictor.logits), probs: rename(predictor.probs) };
 }
 
 /** Cut the graph at `tensor`: its producer no longer writes it; it becomes a graph input. */

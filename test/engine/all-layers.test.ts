@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { Model, type ScoreMode } from '../../src/engine/model.js';
 import { readOnnxFile } from '../../src/node/load-onnx.js';
 import { createNodeRuntime } from '../../src/node/runtime.js';
@@ -17,12 +18,17 @@ import type { LayerInfo } from '../../src/engine/layers.js';
 import { FIXTURES, loadFixture } from '../helpers/fixtures.js';
 import { rng } from '../helpers/grad-check.js';
 
-const names = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
+const QUANTIZED = path.join(FIXTURES, 'quantized');
+/** Every torch fixture, and the quantized models (explained through their float twin) with their float model's samples. */
+const cases = [
+  ...readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).map((f) => ({ name: f.replace(/\.json$/, ''), file: path.join(FIXTURES, f.replace(/\.json$/, '.onnx')), samples: f.replace(/\.json$/, '') })),
+  ...readdirSync(QUANTIZED).filter((f) => f.endsWith('.onnx')).map((f) => ({ name: `quantized/${f}`, file: path.join(QUANTIZED, f), samples: 'quant_float' })),
+];
 
-for (const name of names) {
+for (const { name, file, samples } of cases) {
   test(`${name}: at every listed layer the Grad-CAM and RSI-Grad-CAM graphs run and the layer gradient matches finite differences`, async () => {
-    const fx = loadFixture(name);
-    const model = Model.prepare(await readOnnxFile(fx.onnxPath), { source: name });
+    const fx = loadFixture(samples);
+    const model = Model.prepare(await readOnnxFile(file), { source: name });
     const runtime = createNodeRuntime({ threads: 1, maxSessions: 4 });
     const classifier = new Classifier(model, runtime, { source: name });
     const sample = fx.meta.samples[0]!;

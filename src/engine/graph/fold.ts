@@ -35,11 +35,11 @@ type Evaluator = (node: Node, inputs: (Value | undefined)[], fail: (message: str
 const FROM_SHAPES = new Set(['Shape', 'Size', 'Gather', 'Slice']);
 
 /**
- * Fold every constant node of `graph` in place (nodes in topological order). Returns the
- * number of nodes replaced by initializers. Graph inputs must carry their shapes, with the
- * batch symbolic.
+ * Fold every constant node of `graph` in place (nodes in topological order), except ops in
+ * `keep`. Returns the number of nodes replaced by initializers. Graph inputs must carry their
+ * shapes, with the batch symbolic.
  */
-export function foldConstants(graph: Graph, source = 'model'): number {
+export function foldConstants(graph: Graph, source = 'model', keep: ReadonlySet<string> = new Set()): number {
   const known = seedKnown(graph);
   const outputs = new Set(graph.outputs.map((o) => o.name));
   const kept: Node[] = [];
@@ -53,7 +53,7 @@ export function foldConstants(graph: Graph, source = 'model'): number {
     folded++;
   };
   for (const node of graph.nodes) {
-    const foldable = !node.outputs.some((o) => outputs.has(o)) && (node.domain === '' || node.domain === 'ai.onnx');
+    const foldable = !node.outputs.some((o) => outputs.has(o)) && (node.domain === '' || node.domain === 'ai.onnx') && !keep.has(node.opType);
     const alias = foldable && node.opType === 'Identity' ? graph.initializers.get(node.inputs[0]!) : undefined;
     if (alias) {
       replace(node, [alias]);
@@ -312,6 +312,16 @@ function reduce(init: number, op: (acc: number, x: number) => number, finish?: (
   };
 }
 
+/** For (De)QuantizeLinear: element index -> index into a per-tensor (1 value) or per-axis scale. */
+function perAxis(node: Node, x: Value, scale: Value, fail: (m: string) => never): (i: number) => number {
+  if (scale.data.length === 1) return () => 0;
+  const axis = normAxis(attrInt(node, 'axis', 1), x.dims.length, fail);
+  const inner = elementCount(x.dims.slice(axis + 1));
+  const d = x.dims[axis]!;
+  if (scale.data.length !== d) fail(`${scale.data.length} scales for axis ${axis} of size ${d}`);
+  return (i) => Math.floor(i / inner) % d;
+}
+
 export const evaluators: Record<string, Evaluator> = {
   Identity: (_n, [x]) => [x!],
   // Sparse and string constants stay nodes.
@@ -516,18 +526,26 @@ export const evaluators: Record<string, Evaluator> = {
   ReduceMax: reduce(-Infinity, (a, x) => Math.max(a, x)),
   ReduceMin: reduce(Infinity, (a, x) => Math.min(a, x)),
   ReduceMean: reduce(0, (a, x) => a + x, (a, n) => a / n),
+  QuantizeLinear: (node, [x, scale, zero], fail) => {
+    // y = saturate(round_half_even(x / scale) + zero_point), per tensor or per `axis`.
+    const outType = zero?.dataType ?? 'uint8';
+    const range = INT_RANGE[outType];
+    if (!range) return undefined;
+    const channel = perAxis(node, x!, scale!, fail);
+    const round = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
+    const data = x!.data.map((v, i) => {
+      const c = channel(i);
+      return Math.min(Math.max(round(v / scale!.data[c]!) + (zero ? zero.data[c]! : 0), range[0]), range[1]);
+    });
+    return [{ dataType: outType, dims: [...x!.dims], data }];
+  },
   DequantizeLinear: (node, [x, scale, zero], fail) => {
     // y = (x - zero_point) * scale, per tensor or per `axis` (default 1) for 1-D scales.
-    const rank = x!.dims.length;
-    const perAxis = scale!.data.length > 1;
-    const axis = perAxis ? normAxis(attrInt(node, 'axis', 1), rank, fail) : 0;
-    const inner = perAxis ? elementCount(x!.dims.slice(axis + 1)) : 1;
-    const d = perAxis ? x!.dims[axis]! : 1;
-    const outType = scale!.dataType;
+    const channel = perAxis(node, x!, scale!, fail);
     const data = x!.data.map((v, i) => {
-      const c = perAxis ? Math.floor(i / inner) % d : 0;
+      const c = channel(i);
       return (v - (zero ? zero.data[c]! : 0)) * scale!.data[c]!;
     });
-    return [value(outType, [...x!.dims], data)];
+    return [value(scale!.dataType, [...x!.dims], data)];
   },
 };

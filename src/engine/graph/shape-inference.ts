@@ -498,6 +498,63 @@ function resizeShape(c: ShapeContext, op: string): Known[] {
   return [{ dataType: c.inputs[0]!.dataType, shape }];
 }
 
+/** A rule evaluated on some of the node's inputs, in that order (quantized ops reuse float rules). */
+function onInputs(rule: ShapeRule, indices: number[], outType: (c: ShapeContext) => DataType): ShapeRule {
+  return (c) => {
+    const node = { ...c.node, inputs: indices.map((i) => c.node.inputs[i] ?? '') };
+    const ctx: ShapeContext = {
+      node,
+      inputs: indices.map((i) => c.inputs[i]),
+      shape: (i) => c.shape(indices[i]!),
+      values: (i) => c.values(indices[i]!),
+      ints: (i, what) => c.ints(indices[i]!, what),
+      fail: c.fail,
+    };
+    const dataType = outType(c);
+    return rule(ctx).map((k) => ({ dataType, shape: k.shape }));
+  };
+}
+
+/** The element type of input i (a zero point), or `fallback` when it is omitted. */
+const typeOf =
+  (i: number, fallback: DataType) =>
+  (c: ShapeContext): DataType =>
+    (c.node.inputs[i] ? c.inputs[i]?.dataType : undefined) ?? fallback;
+
+// Quantized operators of the default domain (onnxruntime's quantization tools write them).
+Object.assign(shapeRules, {
+  QuantizeLinear: (c) => [{ dataType: typeOf(2, 'uint8')(c), shape: c.shape(0) }],
+  DequantizeLinear: (c) => [{ dataType: c.inputs[1]?.dataType ?? 'float32', shape: c.shape(0) }],
+  DynamicQuantizeLinear: (c) => [
+    { dataType: 'uint8', shape: c.shape(0) },
+    { dataType: 'float32', shape: [] },
+    { dataType: 'uint8', shape: [] },
+  ],
+  ConvInteger: onInputs(shapeRules['Conv']!, [0, 1], () => 'int32'),
+  MatMulInteger: onInputs(shapeRules['MatMul']!, [0, 1], () => 'int32'),
+  QLinearConv: onInputs(shapeRules['Conv']!, [0, 3], typeOf(7, 'uint8')),
+  QLinearMatMul: onInputs(shapeRules['MatMul']!, [0, 3], typeOf(7, 'uint8')),
+} satisfies Record<string, ShapeRule>);
+
+/** Shape rules of onnxruntime's com.microsoft quantized operators. */
+export const microsoftShapeRules: Record<string, ShapeRule> = {
+  QLinearAdd: onInputs(broadcast(), [0, 3], typeOf(7, 'uint8')),
+  QLinearMul: onInputs(broadcast(), [0, 3], typeOf(7, 'uint8')),
+  QLinearGlobalAveragePool: (c) => {
+    if (attrInt(c.node, 'channels_last', 0) !== 1) return onInputs(shapeRules['GlobalAveragePool']!, [0], typeOf(4, 'uint8'))(c);
+    const x = c.shape(0);
+    return [{ dataType: typeOf(4, 'uint8')(c), shape: [x[0]!, ...x.slice(1, -1).map(() => 1), x[x.length - 1]!] }];
+  },
+  QLinearAveragePool: onInputs(shapeRules['AveragePool']!, [0], typeOf(4, 'uint8')),
+  QLinearLeakyRelu: onInputs(same, [0], typeOf(4, 'uint8')),
+  QLinearSigmoid: onInputs(same, [0], typeOf(4, 'uint8')),
+  QLinearConcat: (c) => {
+    const xs = c.node.inputs.map((_, i) => i).filter((i) => i >= 2 && (i - 2) % 3 === 0);
+    return onInputs(shapeRules['Concat']!, xs, typeOf(1, 'uint8'))(c);
+  },
+  QGemm: onInputs(shapeRules['Gemm']!, [0, 3], typeOf(8, 'float32')),
+};
+
 /** Shape rules exist for these ops. */
 export function hasShapeRule(op: string): boolean {
   return op in shapeRules;
@@ -533,7 +590,7 @@ export function knownOfTensor(t: TensorData): Known {
 
 /** Infer one node's outputs into `known`, from its inputs' entries (nodes in topological order). */
 export function inferNode(graph: Graph, node: Node, known: Map<string, Known>, source = 'model'): void {
-  const rule = shapeRules[node.opType];
+  const rule = node.domain === '' || node.domain === 'ai.onnx' ? shapeRules[node.opType] : node.domain === 'com.microsoft' ? microsoftShapeRules[node.opType] : undefined;
   const inputs = node.inputs.map((n) => (n ? known.get(n) : undefined));
   const fail = (message: string): never => {
     throw new ModelFormatError(`${source}: node '${node.name}' (${node.opType}): ${message}`);
@@ -555,7 +612,7 @@ export function inferNode(graph: Graph, node: Node, known: Map<string, Known>, s
     fail,
   };
   let outs: Known[] | undefined;
-  if (rule && (node.domain === '' || node.domain === 'ai.onnx')) {
+  if (rule) {
     const required = node.opType === 'Constant' ? [] : [0];
     if (required.every((i) => inputs[i]?.shape)) outs = rule(ctx);
   }
