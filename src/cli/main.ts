@@ -9,6 +9,7 @@ import { registerCompare } from './commands/compare.js';
 import { registerDemo } from './commands/demo.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerEval } from './commands/eval.js';
+import { registerServe } from './commands/serve.js';
 
 export function buildProgram(): Command {
   const program = new Command('rsi-grad-cam')
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
     .version(PACKAGE_VERSION)
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
-  for (const register of [registerExplain, registerLayers, registerCompare, registerDemo, registerGenerate, registerEval]) {
+  for (const register of [registerExplain, registerLayers, registerCompare, registerDemo, registerGenerate, registerEval, registerServe]) {
     const cmd = register(program);
     cmd.exitOverride();
   }

@@ -1,0 +1,291 @@
+/**
+ * The web page end to end, in Debian's Chromium: served by `rsi-grad-cam serve`, the page's
+ * own numbers (downloaded as the JSON the CLI writes with --raw) against the Node CLI's, real
+ * models and photos chosen through the page's file inputs and drop zone, readable errors,
+ * cancel, and screenshots at desktop and phone sizes.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Browser, Page } from 'playwright-core';
+import { REPO_ROOT, SHARED } from '../helpers/fixtures.js';
+import { browserMissing, ensurePageBuilt, launch, serve, waitForRuns, watchErrors, WEB_OUT, type Served } from '../helpers/web.js';
+
+const missing = browserMissing();
+const MOBILENET = path.join(SHARED, 'models/mobilenet_v1_0.75_224');
+const PHOTO = path.join(SHARED, 'data/imagenet-val-200/images/ILSVRC2012_val_00003743.JPEG');
+const DEMO = path.join(REPO_ROOT, 'assets/demo');
+
+type RawJson = { method: string; layer: string; target: { index: number; label: string }; camShape: [number, number]; cam: number[]; weights: number[]; probability: number; topk: { index: number }[]; completenessError?: number; steps?: number };
+
+/** `rsi-grad-cam explain --raw` for one photo and method; returns the JSON it wrote. */
+function cliRaw(image: string, model: string, method: string, extra: string[] = []): RawJson {
+  const out = mkdtempSync(path.join(tmpdir(), 'rsi-web-cli-'));
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts'), 'explain', image, '--model', model, '--method', method, '--raw', '--threads', '2', '-o', out, ...extra], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return JSON.parse(readFileSync(path.join(out, `${path.parse(image).name}.${method}.json`), 'utf8')) as RawJson;
+}
+
+/** The JSON the page offers for a method's tile (through its download button). */
+async function pageRaw(page: Page, method: string): Promise<RawJson> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator(`.tile[data-method="${method}"] [data-download="json"]`).click()]);
+  const file = await download.path();
+  return JSON.parse(readFileSync(file, 'utf8')) as RawJson;
+}
+
+function assertSameCam(pageJson: RawJson, cli: RawJson, tol: number, label: string): number {
+  assert.equal(pageJson.method, cli.method, label);
+  assert.equal(pageJson.layer, cli.layer, label);
+  assert.deepEqual(pageJson.target, cli.target, label);
+  assert.deepEqual(pageJson.camShape, cli.camShape, label);
+  assert.equal(pageJson.cam.length, cli.cam.length, label);
+  assert.ok(cli.cam.some((v) => v > 0), `${label}: the CLI's cam is all zero`);
+  let worst = 0;
+  for (let i = 0; i < cli.cam.length; i++) worst = Math.max(worst, Math.abs(pageJson.cam[i]! - cli.cam[i]!));
+  assert.ok(worst <= tol, `${label}: cam differs from the CLI by ${worst} (> ${tol})`);
+  return worst;
+}
+
+/** Drop files on the page as a user drags them from a file manager. */
+async function dropFiles(page: Page, files: { name: string; bytes: Buffer; type?: string }[]): Promise<void> {
+  const payload = files.map((f) => ({ name: f.name, type: f.type ?? '', data: [...f.bytes] }));
+  await page.evaluate((list) => {
+    const dt = new DataTransfer();
+    for (const f of list) dt.items.add(new File([new Uint8Array(f.data)], f.name, { type: f.type }));
+    document.querySelector('.results')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, payload);
+}
+
+async function setMethods(page: Page, methods: string[]): Promise<void> {
+  for (const box of await page.locator('#methods input[type=checkbox]').all()) {
+    const want = methods.includes(await box.getAttribute('value') ?? '');
+    if ((await box.isChecked()) !== want) await box.setChecked(want);
+  }
+}
+
+async function runs(page: Page): Promise<number> {
+  return Number(await page.evaluate(() => document.body.dataset.runs ?? 0));
+}
+
+describe('web page', { skip: missing }, () => {
+  let served: Served;
+  let browser: Browser;
+
+  before(async () => {
+    ensurePageBuilt();
+    served = await serve();
+    browser = await launch();
+    mkdirSync(WEB_OUT, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await served?.stop();
+  });
+
+  test('served by `serve`: cross-origin isolated, onnxruntime-web multi-threaded, right MIME types', async () => {
+    const index = await fetch(served.url);
+    assert.equal(index.headers.get('cross-origin-opener-policy'), 'same-origin');
+    assert.equal(index.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    const html = await index.text();
+    const assets = readdirSync(path.join(REPO_ROOT, 'dist/web/assets'));
+    for (const [pattern, mime] of [[/^ort-wasm-simd-threaded-.*\.wasm$/, 'application/wasm'], [/^ort-wasm-simd-threaded-.*\.mjs$/, 'text/javascript']] as const) {
+      const file = assets.find((f) => pattern.test(f));
+      assert.ok(file, `no ${pattern} in the build: onnxruntime-web's files must be emitted by Vite, not fetched from a CDN`);
+      const r = await fetch(new URL(`assets/${file}`, served.url));
+      assert.equal(r.status, 200);
+      assert.ok(r.headers.get('content-type')!.startsWith(mime), `${file}: ${r.headers.get('content-type')}`);
+      assert.equal(r.headers.get('cross-origin-resource-policy'), 'same-origin');
+      await r.arrayBuffer();
+    }
+    assert.ok(!/https?:\/\/(?!www\.w3\.org)/.test(html.replace(/<meta[^>]*>/g, '')), 'the page loads nothing from other hosts');
+    assert.equal((await fetch(new URL('../../package.json', served.url))).status, 404);
+
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await page.goto(served.url);
+    await waitForRuns(page, 1);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    const status = await page.locator('#engine-status').textContent();
+    assert.match(status!, /^wasm · \d+ threads?$/);
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    if (cores > 1) assert.match(status!, /· [2-8] threads/);
+    await errors.check();
+    await page.close();
+  });
+
+  test('demo model and a demo photo: Grad-CAM and RSI-Grad-CAM equal the CLI --raw output to 1e-4', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page);
+    await page.goto(served.url);
+    await waitForRuns(page, 1);
+    const photo = 'demo-00003.png';
+    const before = await runs(page);
+    await page.locator(`[data-photo="${photo}"]`).click();
+    await waitForRuns(page, before + 1);
+    const worst: Record<string, number> = {};
+    for (const method of ['rsi-grad-cam', 'gradcam']) {
+      const cli = cliRaw(path.join(DEMO, 'images', photo), path.join(DEMO, 'demo-cnn.onnx'), method);
+      const mine = await pageRaw(page, method);
+      worst[method] = assertSameCam(mine, cli, 1e-4, method);
+      for (let i = 0; i < cli.weights.length; i++) assert.ok(Math.abs(mine.weights[i]! - cli.weights[i]!) <= 1e-4 * Math.max(1, Math.abs(cli.weights[i]!)), `${method} weight ${i}`);
+      if (method === 'rsi-grad-cam') {
+        assert.equal(mine.steps, 50);
+        assert.ok(Math.abs(mine.completenessError! - cli.completenessError!) < 1e-4);
+      }
+    }
+    // The completeness line and the path plot are shown for RSI-Grad-CAM.
+    assert.match(await page.locator('.tile[data-method="rsi-grad-cam"] .completeness').textContent() ?? '', /completeness error/);
+    assert.equal(await page.locator('.tile[data-method="rsi-grad-cam"] svg.plot path').count(), 2);
+    await errors.check();
+    await page.screenshot({ path: path.join(WEB_OUT, 'page-1280x800.png') });
+    await page.close();
+    process.stdout.write(`# page vs CLI, demo: max |cam difference| ${JSON.stringify(worst)}\n`);
+  });
+
+  test('a target from the top-5, another layer and the PNG download', async () => {
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await page.goto(served.url);
+    await waitForRuns(page, 1);
+    const second = page.locator('.target').nth(1);
+    const cls = Number(await second.getAttribute('data-class'));
+    let n = await runs(page);
+    await second.click();
+    await waitForRuns(page, n + 1);
+    assert.equal((await pageRaw(page, 'gradcam')).target.index, cls);
+    const layers = await page.locator('#layer option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    assert.ok(layers.length > 1);
+    await page.selectOption('#layer', layers[0]!);
+    n = await runs(page);
+    await page.click('#run');
+    await waitForRuns(page, n + 1);
+    const raw = await pageRaw(page, 'gradcam');
+    assert.equal(raw.layer, layers[0]);
+    assert.equal(raw.target.index, cls);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('.tile[data-method="gradcam"] [data-download="png"]').click()]);
+    const meta = await sharp(await download.path()).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 96, 96]);
+    await errors.check();
+    await page.close();
+  });
+
+  test('a corrupt model file and a corrupt photo, dropped on the page, give readable messages; the page keeps working', async () => {
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await page.goto(served.url);
+    await waitForRuns(page, 1);
+    await dropFiles(page, [{ name: 'broken.onnx', bytes: Buffer.from('this is not an onnx model at all, just text'.repeat(20)) }]);
+    await page.locator('#error').waitFor({ state: 'visible' });
+    assert.match(await page.locator('#error .message').textContent() ?? '', /^broken\.onnx: not a readable ONNX file/);
+    const png = readFileSync(path.join(DEMO, 'images/demo-00001.png'));
+    await dropFiles(page, [{ name: 'cut.png', bytes: png.subarray(0, 300), type: 'image/png' }]);
+    await page.waitForFunction(() => /cut\.png/.test(document.querySelector('#error')?.textContent ?? ''));
+    assert.match(await page.locator('#error .message').textContent() ?? '', /cannot read image cut\.png/);
+    assert.deepEqual(errors.pageErrors, []);
+    // Still usable: the demo model is loaded and another photo explains.
+    const n = await runs(page);
+    await page.locator('[data-photo="demo-00004.png"]').click();
+    await waitForRuns(page, n + 1);
+    assert.equal(await page.locator('.tile[data-state="done"]').count(), 2);
+    await errors.check();
+    await page.close();
+  });
+
+  test('cancel stops a long RSI-Grad-CAM run', async () => {
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await page.goto(served.url);
+    await waitForRuns(page, 1);
+    await setMethods(page, ['rsi-grad-cam']);
+    await page.fill('#o-rsi-grad-cam-steps', '1000');
+    const n = await runs(page);
+    await page.click('#run');
+    await page.waitForFunction(() => /model evaluations/.test(document.getElementById('progress-text')!.textContent ?? ''));
+    await page.click('#cancel');
+    await waitForRuns(page, n + 1);
+    assert.equal(await page.locator('#progress-text').textContent(), 'Cancelled.');
+    assert.equal(await page.locator('.tile[data-method="rsi-grad-cam"]').count(), 0);
+    await errors.check();
+    await page.close();
+  });
+
+  test('phone width (390x844): the results come first and fit the screen', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    const errors = watchErrors(page);
+    await page.goto(served.url);
+    await waitForRuns(page, 1);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `the page is ${width} px wide: it scrolls sideways on a phone`);
+    const tile = await page.locator('.tile').first().boundingBox();
+    const panel = await page.locator('.panel').boundingBox();
+    assert.ok(tile && panel && tile.y < panel.y, 'results are above the settings on a phone');
+    await errors.check();
+    await page.screenshot({ path: path.join(WEB_OUT, 'page-390x844.png') });
+    await page.close();
+  });
+
+  describe('shared MobileNet v1 0.75 (TF.js model.json + weight files)', { skip: existsSync(MOBILENET) && existsSync(PHOTO) ? false : `../shared is missing (${MOBILENET}, ${PHOTO})` }, () => {
+    test('picked as files with a shared photo: Grad-CAM and RSI-Grad-CAM equal the CLI to 1e-4', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'rsi-web-mn-'));
+      // The same pixels for both sides: a 224x224 PNG (no JPEG decoder or resize differences).
+      const png = path.join(dir, 'macaw.png');
+      writeFileSync(png, await sharp(PHOTO).resize(224, 224, { fit: 'fill', kernel: 'linear' }).png().toBuffer());
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const errors = watchErrors(page);
+      await page.goto(served.url);
+      await waitForRuns(page, 1);
+      // Photo first (explained by the demo model), then the model: one MobileNet run.
+      let n = await runs(page);
+      await page.setInputFiles('#photo-file', png);
+      await waitForRuns(page, n + 1);
+      n = await runs(page);
+      await page.setInputFiles('#model-files', readdirSync(MOBILENET).map((f) => path.join(MOBILENET, f)));
+      await page.waitForFunction(() => document.body.dataset.model === 'model.json', null, { timeout: 120_000 });
+      await waitForRuns(page, n + 1, 300_000);
+      assert.match(await page.locator('#model-info').textContent() ?? '', /TF\.js · 224×224 input · 1000 classes/);
+      const worst: Record<string, number> = {};
+      for (const method of ['rsi-grad-cam', 'gradcam']) {
+        const cli = cliRaw(png, path.join(MOBILENET, 'model.json'), method);
+        const mine = await pageRaw(page, method);
+        assert.equal(mine.target.label, cli.target.label);
+        worst[method] = assertSameCam(mine, cli, 1e-4, `MobileNet ${method}`);
+      }
+      await errors.check();
+      await page.screenshot({ path: path.join(WEB_OUT, 'page-mobilenet-1280x800.png') });
+
+      // The original JPEG, decoded by the browser and fitted by the page: the same class, and
+      // (different JPEG decoder and resampler from sharp's) nearly the same map.
+      await setMethods(page, ['rsi-grad-cam']);
+      n = await runs(page);
+      await page.setInputFiles('#photo-file', PHOTO);
+      await waitForRuns(page, n + 1, 300_000);
+      const cli = cliRaw(PHOTO, path.join(MOBILENET, 'model.json'), 'rsi-grad-cam');
+      const mine = await pageRaw(page, 'rsi-grad-cam');
+      assert.equal(mine.topk[0]!.index, cli.topk[0]!.index);
+      const corr = correlation(mine.cam, cli.cam);
+      assert.ok(corr > 0.99, `JPEG: page vs CLI cam correlation ${corr}`);
+      await errors.check();
+      await page.close();
+      process.stdout.write(`# page vs CLI, MobileNet PNG: max |cam difference| ${JSON.stringify(worst)}; JPEG cam correlation ${corr.toFixed(5)}\n`);
+    });
+  });
+});
+
+function correlation(a: number[], b: number[]): number {
+  const n = a.length;
+  const ma = a.reduce((s, v) => s + v, 0) / n;
+  const mb = b.reduce((s, v) => s + v, 0) / n;
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < n; i++) {
+    sab += (a[i]! - ma) * (b[i]! - mb);
+    saa += (a[i]! - ma) ** 2;
+    sbb += (b[i]! - mb) ** 2;
+  }
+  return sab / Math.sqrt(saa * sbb);
+}

@@ -1,0 +1,268 @@
+/**
+ * The engine worker: onnxruntime-web, the model and the photo live here, so the page stays
+ * responsive while methods run. It uses the library's own core (no copy of the engine).
+ */
+import {
+  Classifier, Model, Runtime, explanationJson, fitGeometry, fitImage, heatmapToPhoto, importModelFile,
+  presetSpec, readSidecars, RsiGradCamError, type FitMode, type InputSpec, type OrtModule, type PresetName, type ExplainOptions,
+} from '../../src/core.js';
+import type { Backend, BackendSummary, OrtUrls, ExplainRequest, MethodResult, ModelSummary, NamedBytes, PhotoData, PhotoPredictions, Reply, Request } from './protocol.js';
+
+type OrtWeb = OrtModule & { env: { wasm: { numThreads?: number; wasmPaths?: unknown; proxy?: boolean }; logLevel?: string } };
+
+interface Loaded {
+  model: Model;
+  classifier: Classifier;
+  source: string;
+  format: 'onnx' | 'tfjs';
+  /** What the model's files say (sidecars, importer), before any user override. */
+  carried: { spec?: InputSpec; fit?: FitMode; labels?: string[] };
+  /** The user's choice of preprocessing and fit ('model': what the model's files say). */
+  preset: PresetName | 'model';
+  loadMs: number;
+}
+
+const post = (m: Reply, transfer: Transferable[] = []) => (self as unknown as { postMessage(m: unknown, t: Transferable[]): void }).postMessage(m, transfer);
+
+let ort: OrtWeb | undefined;
+let backend: Backend = 'wasm';
+let runtime: Runtime | undefined;
+let wasmRuntime: Runtime | undefined;
+let cancelFlag: Int32Array | undefined;
+let loaded: Loaded | undefined;
+let photo: PhotoData | undefined;
+let input: Float32Array | undefined;
+
+class Cancelled extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'Cancelled';
+  }
+}
+
+self.onmessage = async (ev: MessageEvent<Request & { id: number }>) => {
+  const { id, ...req } = ev.data;
+  try {
+    const value = await handle(id, req as Request);
+    post({ id, ok: true, value });
+  } catch (e) {
+    post({ id, ok: false, error: describe(e) });
+  }
+};
+
+async function handle(id: number, req: Request): Promise<unknown> {
+  switch (req.type) {
+    case 'init':
+      return init(req.backend, req.urls, req.cancelFlag);
+    case 'load-model':
+      return loadModel(req.main, req.files, req.source, req.labels, req.preset, req.fit);
+    case 'set-preprocess':
+      return setPreprocess(req.preset, req.fit);
+    case 'set-photo':
+      photo = req.photo;
+      input = undefined;
+      return predictPhoto();
+    case 'explain':
+      return explain(id, req.request);
+  }
+}
+
+async function init(wanted: Backend, urls: OrtUrls, flag?: SharedArrayBuffer): Promise<BackendSummary> {
+  cancelFlag = flag ? new Int32Array(flag) : undefined;
+  const isolated = (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  let note: string | undefined;
+  backend = wanted;
+  if (wanted === 'webgpu') {
+    const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+    const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+    if (!adapter) {
+      backend = 'wasm';
+      note = 'WebGPU is not available in this browser; using wasm.';
+    }
+  }
+  ort = (backend === 'webgpu' ? await import('onnxruntime-web/webgpu') : await import('onnxruntime-web/wasm')) as unknown as OrtWeb;
+  const threads = isolated ? Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8)) : 1;
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.wasmPaths = urls;
+  ort.env.logLevel = 'error';
+  wasmRuntime = new Runtime(ort, { maxSessions: 3 });
+  // onnxruntime-web's WebGPU kernels do not return MaxPool's Indices: build that gradient without them.
+  runtime = backend === 'webgpu' ? new Runtime(ort, { maxSessions: 3, executionProviders: ['webgpu'], variants: { maxPoolGradient: 'mask' } }) : wasmRuntime;
+  return { backend, threads, isolated, note } satisfies BackendSummary;
+}
+
+async function loadModel(main: string, files: NamedBytes[], source: string, labels?: string[], preset?: PresetName, fit?: FitMode): Promise<ModelSummary> {
+  if (!runtime) throw new Error('the engine is not initialised');
+  const t0 = performance.now();
+  const byName = new Map<string, Uint8Array>();
+  for (const f of files) {
+    byName.set(f.name, new Uint8Array(f.bytes));
+    byName.set(f.name.replace(/^.*\//, ''), new Uint8Array(f.bytes));
+  }
+  const dir = main.includes('/') ? main.replace(/[^/]*$/, '') : '';
+  const read = async (rel: string) => byName.get(dir + rel) ?? byName.get(rel) ?? byName.get(rel.replace(/^.*\//, ''));
+  const bytes = byName.get(main);
+  if (!bytes) throw new Error(`${main}: not among the files given`);
+  const imported = await importModelFile(main, bytes, read);
+  const model = Model.prepare(imported.graph, { source, logits: imported.logits, aliases: imported.aliases });
+  if (!model.layers.some((l) => l.shape.length === 4 && typeof l.shape[2] === 'number' && (l.shape[2] as number) * (l.shape[3] as number) > 1)) {
+    throw new RsiGradCamError('no-spatial-layer', `${source}: the model has no layer with a spatial size (no 4-D [N, C, H, W] tensor larger than 1x1), so there is nothing for a CAM to show`);
+  }
+  const side = await readSidecars(main, read, { size: model.imageSize, layout: model.inputLayout });
+  // TF.js image models (Keras, Teachable Machine) scale to [-1, 1] unless told otherwise.
+  const spec = side.spec ?? (imported.format === 'tfjs' ? presetSpec('tf', model.imageSize) : undefined);
+  loaded?.classifier.dispose().catch(() => {});
+  loaded = {
+    model,
+    source,
+    format: imported.format,
+    carried: { spec, fit: side.fit, labels: labels ?? side.labels },
+    classifier: undefined as unknown as Classifier,
+    preset: preset ?? 'model',
+    loadMs: 0,
+  };
+  loaded.classifier = makeClassifier(runtime, preset ?? 'model', fit ?? 'model');
+  // Open the forward session now, so the first photo answers quickly.
+  await loaded.classifier.pipeline.session({});
+  loaded.loadMs = performance.now() - t0;
+  return summary();
+}
+
+function makeClassifier(rt: Runtime, preset: PresetName | 'model', fit: FitMode | 'model'): Classifier {
+  const l = loaded!;
+  const m = l.model;
+  const spec = preset === 'model' ? l.carried.spec : presetSpec(preset, m.imageSize, m.inputLayout);
+  return new Classifier(m, rt, {
+    source: l.source,
+    labels: l.carried.labels,
+    inputSpec: spec ? { ...spec, size: m.imageSize, layout: m.inputLayout } : undefined,
+    fit: fit === 'model' ? (l.carried.fit ?? 'stretch') : fit,
+  });
+}
+
+function summary(): ModelSummary {
+  const l = loaded!;
+  const c = l.classifier;
+  return {
+    source: l.source,
+    format: l.format,
+    inputSize: c.inputSize,
+    numClasses: l.model.numClasses,
+    hasLabels: !!c.labels,
+    layers: c.layers().filter((x) => x.shape.length === 4),
+    spec: c.inputSpec,
+    specOrigin: !c.inputSpec ? 'none' : l.preset === 'model' ? 'model' : 'preset',
+    fit: c.info.fit ?? 'stretch',
+    loadMs: l.loadMs,
+  };
+}
+
+async function setPreprocess(preset: PresetName | 'model', fit: FitMode | 'model'): Promise<{ model: ModelSummary; predictions?: PhotoPredictions }> {
+  if (!loaded) throw new Error('no model loaded');
+  const old = loaded.classifier;
+  // The same model on the same runtime: sessions stay cached, nothing to release.
+  loaded.classifier = makeClassifier(old.runtime, preset, fit);
+  loaded.preset = preset;
+  input = undefined;
+  return { model: summary(), predictions: photo ? await predictPhoto() : undefined };
+}
+
+function requireSpec(c: Classifier): void {
+  if (!c.inputSpec) {
+    throw new RsiGradCamError('bad-option', `${c.info.source}: the model's preprocessing is unknown (no preprocess.json beside it); choose one under Preprocessing`);
+  }
+}
+
+async function predictPhoto(): Promise<PhotoPredictions | undefined> {
+  if (!loaded || !photo) return undefined;
+  const c = loaded.classifier;
+  requireSpec(c);
+  const fitted = fitImage(photo, c.inputSize, c.info.fit ?? 'stretch');
+  input = c.toTensor(fitted.image);
+  const [p] = await c.pipeline.predict([input], 1);
+  return { top: p!.topk.map((t) => ({ ...t, label: c.label(t.index) })) };
+}
+
+async function explain(id: number, r: ExplainRequest): Promise<{ done: number }> {
+  if (!loaded) throw new Error('no model loaded');
+  if (!photo) throw new Error('no photo chosen');
+  if (!input) await predictPhoto();
+  if (cancelFlag) Atomics.store(cancelFlag, 0, 0);
+  let done = 0;
+  for (const method of r.methods) {
+    checkCancel();
+    let result: MethodResult;
+    try {
+      result = await runMethod(id, method, r);
+    } catch (e) {
+      if (e instanceof Cancelled || backend !== 'webgpu' || e instanceof RsiGradCamError) throw e;
+      // An operator WebGPU cannot run: say so, and run on wasm from now on.
+      post({ type: 'notice', id, message: `WebGPU could not run ${method} (${firstLine(e)}); falling back to wasm.` });
+      backend = 'wasm';
+      runtime = wasmRuntime!;
+      const c = loaded.classifier;
+      loaded.classifier = new Classifier(loaded.model, runtime, c.info);
+      result = await runMethod(id, method, r);
+    }
+    post({ type: 'result', id, result }, [result.heat.buffer as ArrayBuffer]);
+    done++;
+  }
+  return { done };
+}
+
+async function runMethod(id: number, method: string, r: ExplainRequest): Promise<MethodResult> {
+  const c = loaded!.classifier;
+  requireSpec(c);
+  let evaluations = 0;
+  const options: ExplainOptions = {
+    method: method as ExplainOptions['method'],
+    layer: r.layer,
+    targets: r.target ?? { topK: 1 },
+    onProgress: (done, total) => {
+      evaluations = total;
+      post({ type: 'progress', id, method, done, total });
+      checkCancel();
+    },
+  };
+  Object.assign(options, r.methodOptions[method] ?? {});
+  const t0 = performance.now();
+  const [e] = await c.explain([input!], options);
+  const ms = performance.now() - t0;
+  const fit = c.info.fit ?? 'stretch';
+  const [dw, dh] = r.displaySize;
+  const geometry = fitGeometry(dw, dh, c.inputSize, fit);
+  const [h, w] = e!.heatmapShape;
+  const heat = heatmapToPhoto({ width: w, height: h, data: e!.heatmap }, geometry);
+  const json = explanationJson(c, e!, { image: photo!.name, imageSize: [photo!.width, photo!.height], fit, timings: { load: loaded!.loadMs, explain: ms } });
+  return {
+    method,
+    heat: heat.data,
+    heatSize: [dw, dh],
+    json: json as unknown as Record<string, unknown>,
+    ms,
+    evaluations,
+    completenessError: e!.completenessError,
+    relativeCompletenessError: e!.relativeCompletenessError,
+    pathTrace: e!.pathTrace,
+    backend,
+  };
+}
+
+function checkCancel(): void {
+  if (cancelFlag && Atomics.load(cancelFlag, 0) === 1) throw new Cancelled();
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
+}
+
+/** Errors as the page shows them: one readable line. */
+function describe(e: unknown): { name: string; message: string } {
+  if (e instanceof Cancelled) return { name: 'Cancelled', message: 'Cancelled.' };
+  if (e instanceof RsiGradCamError) return { name: e.name, message: e.message };
+  const msg = firstLine(e);
+  if (e instanceof RangeError || /out of memory|allocation failed|memory access out of bounds|Aborted\(OOM\)/i.test(msg)) {
+    return { name: 'OutOfMemory', message: `The browser ran out of memory (${msg}). Try fewer steps, fewer methods or a smaller model.` };
+  }
+  return { name: e instanceof Error ? e.name : 'Error', message: msg };
+}
