@@ -19,7 +19,7 @@ tarball=$(cd "$root" && npm pack --silent --pack-destination "$work" | tail -n 1
 tar -tzf "$work/$tarball" > "$work/contents.txt"
 for f in package/bin/rsi-grad-cam.js package/dist/src/index.js package/dist/src/index.d.ts package/dist/src/core.js \
   package/dist/src/cli/main.js package/assets/imagenet-labels.json package/assets/demo/demo-cnn.onnx \
-  package/assets/demo/annotations.json package/README.md; do
+  package/assets/demo/annotations.json package/dist/web/index.html package/README.md; do
   grep -qx "$f" "$work/contents.txt" || { echo "check-package: $tarball lacks $f" >&2; exit 1; }
 done
 if grep -E '^package/(src|test|tools|bench|dist/(test|tools|bench))/' "$work/contents.txt" >&2; then
@@ -66,4 +66,13 @@ if [[ -f $model && -f $photos/annotations.json ]]; then
 else
   step "SKIPPED the library call: needs $model and $photos (the shared data folder beside the repo)"
 fi
+step "rsi-grad-cam serve: the web page from the installed package"
+node node_modules/rsi-grad-cam/bin/rsi-grad-cam.js serve --port 0 > serve.out 2>&1 &
+serve_pid=$!
+for _ in $(seq 100); do grep -q 'page at' serve.out && break; sleep 0.2; done
+url=$(grep -o 'http://[^ ]*' serve.out | head -n 1)
+node -e "fetch('$url').then(async (r) => { const coep = r.headers.get('cross-origin-embedder-policy'); const text = await r.text(); if (r.status !== 200 || coep !== 'require-corp' || !text.includes('rsi-grad-cam')) { console.error('check-package: serve answered', r.status, coep, text.slice(0, 200)); process.exit(1); } })" \
+  || { kill "$serve_pid"; cat serve.out >&2; exit 1; }
+kill "$serve_pid"
+
 step "the installed package works"

@@ -83,6 +83,11 @@ export class EngineClient {
     return this.call({ type: 'explain', request }, { onProgress: on.progress, onResult: on.result, onNotice: on.notice });
   }
 
+  /** Milliseconds for `count` plain forwards over the path (bench:web). */
+  benchForwards(count: number): Promise<number> {
+    return this.call({ type: 'bench-forwards', count });
+  }
+
   /** Stop the running explanation: at its next batch, or at once by restarting the worker. */
   cancel(): 'flag' | 'restart' {
     if (this.cancelFlag) {

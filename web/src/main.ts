@@ -60,6 +60,8 @@ const state = {
   backend: 'wasm' as Backend,
   engine: undefined as BackendSummary | undefined,
   model: undefined as ModelChoice | undefined,
+  /** The model select's value for the loaded model. */
+  modelKey: 'demo',
   summary: undefined as ModelSummary | undefined,
   photo: undefined as PhotoData | undefined,
   photoView: undefined as ImageData | undefined,
@@ -419,8 +421,10 @@ async function takeFiles(files: File[]): Promise<void> {
     const named = await Promise.all(others.map(async (f) => ({ name: f.webkitRelativePath || f.name, bytes: await f.arrayBuffer() })));
     const choice = modelFromFiles(named);
     if (!choice) throw new Error(`No model among ${others.map((f) => f.name).join(', ')}: drop a .onnx file, or a model.json with its weight files.`);
-    ui.modelSelect.value = 'files';
     await loadModel(choice);
+    const own = ui.modelSelect.querySelector<HTMLOptionElement>('option[value=files]')!;
+    own.textContent = `Your model: ${choice.source}`;
+    ui.modelSelect.value = state.modelKey = 'files';
   }
   if (images.length) {
     for (const b of ui.demoPhotos.children) b.setAttribute('aria-pressed', 'false');
@@ -495,16 +499,25 @@ function wireControls(): void {
   ui.modelSelect.replaceChildren(
     h('option', { value: 'demo' }, 'Demo CNN (shapes, 96×96)'),
     ...CATALOGUE.map((e) => h('option', { value: e.name }, `${e.description.replace(/ \(TF\.js Layers model\)/, '')} — download`)),
-    h('option', { value: 'files' }, 'Your model — drop or choose files below'),
+    h('option', { value: 'files' }, 'Your own model (files)…'),
   );
   ui.modelSelect.addEventListener('change', () => {
     const v = ui.modelSelect.value;
     if (v === 'files') {
       ui.modelFiles.click();
+      // Until files are chosen, the select shows the model that is loaded.
+      ui.modelSelect.value = state.modelKey;
       return;
     }
     guard((async () => {
-      await loadModel(v === 'demo' ? await demoModel() : await catalogueModel(v));
+      try {
+        await loadModel(v === 'demo' ? await demoModel() : await catalogueModel(v));
+      } catch (e) {
+        ui.modelSelect.value = state.modelKey;
+        showNotice('');
+        throw e;
+      }
+      state.modelKey = v;
       if (state.photo) await explain();
     })());
   });
@@ -553,5 +566,8 @@ async function main(): Promise<void> {
   document.body.dataset.ready = 'true';
   await explain();
 }
+
+// For npm run bench:web: plain forwards in this page, next to the methods' own timings.
+(window as unknown as { rsiGradCamBench: unknown }).rsiGradCamBench = { forwards: (count: number) => state.client!.benchForwards(count) };
 
 guard(main());

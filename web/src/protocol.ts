@@ -39,7 +39,8 @@ export type Request =
   | { type: 'load-model'; main: string; files: NamedBytes[]; source: string; labels?: string[]; preset?: PresetName; fit?: FitMode }
   | { type: 'set-preprocess'; preset: PresetName | 'model'; fit: FitMode | 'model' }
   | { type: 'set-photo'; photo: PhotoData }
-  | { type: 'explain'; request: ExplainRequest };
+  | { type: 'explain'; request: ExplainRequest }
+  | { type: 'bench-forwards'; count: number };
 
 export interface ModelSummary {
   source: string;

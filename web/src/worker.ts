@@ -64,6 +64,8 @@ async function handle(id: number, req: Request): Promise<unknown> {
       return predictPhoto();
     case 'explain':
       return explain(id, req.request);
+    case 'bench-forwards':
+      return benchForwards(req.count);
   }
 }
 
@@ -246,6 +248,23 @@ async function runMethod(id: number, method: string, r: ExplainRequest): Promise
     pathTrace: e!.pathTrace,
     backend,
   };
+}
+
+/**
+ * `count` plain forward passes over the photo's path points, batched as RSI-Grad-CAM batches
+ * them: the page's yardstick for its method overhead (npm run bench:web). Milliseconds.
+ */
+async function benchForwards(count: number): Promise<number> {
+  if (!loaded || !photo) throw new Error('no model or photo');
+  if (!input) await predictPhoto();
+  const c = loaded.classifier;
+  const base = c.blackBaseline();
+  const points = Array.from({ length: count }, (_, i) => input!.map((v, j) => base[j]! + (i / (count - 1)) * (v - base[j]!)));
+  const batch = c.pipeline.batchSize({}, count);
+  await c.pipeline.predict(points.slice(0, batch), batch);
+  const t0 = performance.now();
+  await c.pipeline.predict(points, batch);
+  return performance.now() - t0;
 }
 
 function checkCancel(): void {
