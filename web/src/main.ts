@@ -73,6 +73,8 @@ const state = {
   methods: methodsUi(),
 };
 
+let urlLayer = new URLSearchParams(location.search).get('layer') ?? undefined;
+
 // ---------- small helpers ----------
 
 function showError(e: unknown): void {
@@ -197,6 +199,11 @@ function showModel(s: ModelSummary): void {
   );
   const def = s.layers.find((l) => l.isDefault);
   ui.layer.value = s.layers.some((l) => l.tensor === previous) ? previous : (def?.tensor ?? s.layers[s.layers.length - 1]?.tensor ?? '');
+  // A layer named in the URL (`?layer=...`), for the first model that has it.
+  if (urlLayer && s.layers.some((l) => l.tensor === urlLayer)) {
+    ui.layer.value = urlLayer;
+    urlLayer = undefined;
+  }
 }
 
 /** The model files among dropped or picked files: the .onnx, or the model.json, with everything else beside it. */
@@ -254,8 +261,15 @@ function showPredictions(p: PhotoPredictions | undefined): void {
 
 // ---------- methods ----------
 
+/**
+ * Method checkboxes and option controls. The URL can preset them (a link that reproduces a
+ * view): `?methods=gradcam,rsi-grad-cam&rsi-grad-cam.steps=20`.
+ */
 function buildMethodControls(): void {
+  const url = new URLSearchParams(location.search);
+  const listed = url.get('methods')?.split(',');
   for (const m of state.methods) {
+    if (listed) m.checked = listed.includes(m.name);
     const box = h('input', { type: 'checkbox', checked: m.checked, value: m.name, id: `m-${m.name}` });
     const wrap = h('div', { className: `method${m.checked ? ' on' : ''}`, 'data-method': m.name });
     const label = h('label', { htmlFor: `m-${m.name}` }, box, h('span', {}, m.title));
@@ -265,10 +279,11 @@ function buildMethodControls(): void {
       const opts = h('div', { className: 'opts' });
       for (const o of m.options) {
         const id = `o-${m.name}-${o.name}`;
+        const preset = url.get(`${m.name}.${o.name}`) ?? String(o.default);
         const control =
           o.kind === 'int'
-            ? h('input', { type: 'number', id, min: String(o.min ?? 1), max: String(o.max ?? 100000), step: '1', value: String(o.default) })
-            : h('select', { id }, ...o.choices!.map((c) => h('option', { value: c.value, selected: c.value === o.default }, c.label)));
+            ? h('input', { type: 'number', id, min: String(o.min ?? 1), max: String(o.max ?? 100000), step: '1', value: preset })
+            : h('select', { id }, ...o.choices!.map((c) => h('option', { value: c.value, selected: c.value === preset }, c.label)));
         control.dataset.option = o.name;
         control.addEventListener('change', markStale);
         opts.append(h('label', { htmlFor: id }, o.label, control));

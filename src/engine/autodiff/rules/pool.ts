@@ -40,45 +40,63 @@ const MaxPool: GradRule = (c) => {
  * strided slice x_t of the input holds every window's element at t; a window's gradient goes
  * to the first t where x_t equals the window's max, which is the element the Indices output
  * names (onnxruntime keeps the first of equal maxima). The input is padded with NaN, which
- * equals nothing, so padding and ceil_mode overhang never win. One grouped ConvTranspose with
- * one-hot kernels puts the K per-offset gradients back onto the input grid, adding where
- * windows overlap.
+ * equals nothing, so padding and ceil_mode overhang never win. Each offset's gradients are put
+ * back on the input grid and the K maps summed, so overlapping windows add up.
  */
 function maxPoolMaskGradient(c: GradContext, g: string): void {
   const x = c.node.inputs[0]!;
   const y = c.node.outputs[0]!;
-  const channels = c.shape(x)[1];
-  if (typeof channels !== 'number') c.fail('the channel count must be fixed');
   const geo = windowGeometry(c, kernelOf(c));
   const r = geo.kernel.length;
-  const transpose = transposeAttributes(geo);
-  const endPads = (transpose.pads!.value as number[]).slice(r);
+  // Enough NaN at the end for the last window (ceil_mode may let it overhang the end pad).
+  const endPads = geo.kernel.map((k, i) => Math.max(0, (geo.outSize[i]! - 1) * geo.strides[i]! + (k - 1) * geo.dilations[i]! + 1 - geo.pads[i]! - geo.inSize[i]!));
   const padded = geo.pads.some((p) => p > 0) || endPads.some((p) => p > 0)
     ? c.op('Pad', [x, c.constInt64([0, 0, ...geo.pads.slice(0, r), 0, 0, ...endPads]), c.constFloat([NaN], [])])
     : x;
   const offsets = geo.kernel.reduce<number[][]>((acc, k) => acc.flatMap((o) => Array.from({ length: k }, (_, i) => [...o, i])), [[]]);
   const axes = c.constInt64(Array.from({ length: r }, (_, i) => i + 2));
   const steps = c.constInt64(geo.strides);
-  const offsetAxis = c.constInt64([2]);
   let remaining: string | undefined; // 1 where no earlier offset held the window's max
-  const parts = offsets.map((t, n) => {
+  const placed = offsets.map((t, n) => {
     const starts = t.map((ti, i) => ti * geo.dilations[i]!);
     const ends = starts.map((s0, i) => s0 + (geo.outSize[i]! - 1) * geo.strides[i]! + 1);
     const xt = c.op('Slice', [padded, c.constInt64(starts), c.constInt64(ends), axes, steps]);
     const hit = c.op('Cast', [c.op('Equal', [xt, y])], { to: A.int(1) });
     const first = remaining ? c.op('Mul', [hit, remaining]) : hit;
     if (n < offsets.length - 1) remaining = c.op('Sub', [remaining ?? c.constFloat([1], []), first]);
-    return c.op('Unsqueeze', [c.op('Mul', [g, first]), offsetAxis]);
+    return placeAtOffset(c, c.op('Mul', [g, first]), geo, t, axes);
   });
-  const k = offsets.length;
-  const ch = channels as number;
-  const stacked = c.op('Concat', parts, { axis: A.int(2) });
-  const grouped = c.op('Reshape', [stacked, c.constInt64([0, ch * k, ...geo.outSize])]);
-  // Weight [C*K, 1, kernel...]: input channel c*K + t carries a 1 at kernel offset t.
-  const weight = new Float32Array(ch * k * k);
-  for (let cc = 0; cc < ch; cc++) for (let t = 0; t < k; t++) weight[(cc * k + t) * k + t] = 1;
-  const kernel = c.constFloat(weight, [ch * k, 1, ...geo.kernel]);
-  c.setGrad(0, c.op('ConvTranspose', [grouped, kernel], { ...transpose, group: A.int(ch) }));
+  c.setGrad(0, placed.length === 1 ? placed[0]! : c.op('Sum', placed));
+}
+
+/**
+ * Put a window-grid map [N, C, out...] back on the input grid, each value at its window's
+ * element for kernel offset t: position o*stride + t*dilation - pad_begin, zeros elsewhere.
+ * Built from Unsqueeze, Pad, Reshape and Slice only (onnxruntime-web's WebGPU ConvTranspose
+ * gives wrong results for grouped kernels of even size).
+ */
+function placeAtOffset(c: GradContext, m: string, geo: WindowGeometry, t: number[], axes: string): string {
+  const r = geo.kernel.length;
+  const zeros = new Array(r).fill(0);
+  let z = m;
+  if (geo.strides.some((st) => st > 1)) {
+    // Interleave stride - 1 zeros after each value: [.., o] -> [.., o, 1] -> [.., o, s] -> [.., o*s].
+    const unit = c.constInt64(Array.from({ length: r }, (_, i) => 3 + 2 * i));
+    const spread = c.op('Unsqueeze', [z, unit]);
+    const after = geo.strides.flatMap((st) => [0, st - 1]);
+    const padded = c.op('Pad', [spread, c.constInt64([0, 0, ...zeros.flatMap(() => [0, 0]), 0, 0, ...after])]);
+    z = c.op('Reshape', [padded, c.constInt64([0, 0, ...geo.outSize.map((o, i) => o * geo.strides[i]!)])]);
+  }
+  const shift = t.map((ti, i) => ti * geo.dilations[i]! - geo.pads[i]!);
+  const begin = shift.map((q) => Math.max(q, 0));
+  const start = shift.map((q) => Math.max(-q, 0));
+  const end = geo.inSize.map((n, i) => Math.max(0, start[i]! + n - geo.outSize[i]! * geo.strides[i]! - begin[i]!));
+  if (begin.some((v) => v > 0) || end.some((v) => v > 0)) z = c.op('Pad', [z, c.constInt64([0, 0, ...begin, 0, 0, ...end])]);
+  const length = geo.outSize.map((o, i) => o * geo.strides[i]! + begin[i]! + end[i]!);
+  if (start.some((v) => v > 0) || length.some((l, i) => l !== geo.inSize[i])) {
+    z = c.op('Slice', [z, c.constInt64(start), c.constInt64(start.map((s0, i) => s0 + geo.inSize[i]!)), axes]);
+  }
+  return z;
 }
 
 /**
