@@ -70,7 +70,7 @@ const state = {
   tiles: [] as Tile[],
   running: undefined as Promise<void> | undefined,
   runs: 0,
-  methods: methodsUi(),
+  methods: [] as MethodUi[],
 };
 
 let urlLayer = new URLSearchParams(location.search).get('layer') ?? undefined;
@@ -174,6 +174,7 @@ async function loadModel(choice: ModelChoice): Promise<void> {
   state.model = choice;
   state.summary = summary;
   state.target = undefined;
+  if (summary.methods.map((m) => m.name).join() !== state.methods.map((m) => m.name).join()) buildMethodControls(summary);
   showModel(summary);
   document.body.dataset.model = summary.source;
   if (state.photo) await sendPhoto();
@@ -265,10 +266,14 @@ function showPredictions(p: PhotoPredictions | undefined): void {
  * Method checkboxes and option controls. The URL can preset them (a link that reproduces a
  * view): `?methods=gradcam,rsi-grad-cam&rsi-grad-cam.steps=20`.
  */
-function buildMethodControls(): void {
+function buildMethodControls(summary: ModelSummary): void {
   const url = new URLSearchParams(location.search);
   const listed = url.get('methods')?.split(',');
+  const before = new Map(state.methods.map((m) => [m.name, m.checked]));
+  state.methods = methodsUi(summary.methods);
+  ui.methods.replaceChildren(h('legend', {}, 'Methods'));
   for (const m of state.methods) {
+    m.checked = before.get(m.name) ?? m.checked;
     if (listed) m.checked = listed.includes(m.name);
     const box = h('input', { type: 'checkbox', checked: m.checked, value: m.name, id: `m-${m.name}` });
     const wrap = h('div', { className: `method${m.checked ? ' on' : ''}`, 'data-method': m.name });
@@ -570,7 +575,6 @@ function wireControls(): void {
 
 async function main(): Promise<void> {
   wireControls();
-  buildMethodControls();
   wireInput();
   setBusy(false);
   const wanted = new URLSearchParams(location.search).get('backend') === 'webgpu' ? 'webgpu' : 'wasm';

@@ -1,9 +1,11 @@
 /**
- * How the page shows the library's methods: every name in the registry gets a checkbox (a
- * method added to the library appears here without a page change); titles, one-line
- * descriptions and option controls are given for the methods that have them.
+ * How the page shows the library's methods. The worker lists every registered method with
+ * its capabilities (a method added to the library appears here without a page change); each
+ * gets a checkbox, and a control for every option it declares that the page knows how to
+ * ask for. Titles and one-line descriptions are given for the built-in methods.
  */
-import { DEFAULT_WEIGHTING, METHOD_NAMES, WEIGHTINGS } from '../../src/core.js';
+import { DEFAULT_STEPS, DEFAULT_WEIGHTING, MAX_STEPS, STIELTJES_RULES, WEIGHTINGS } from '../../src/core.js';
+import type { MethodDescriptor } from './protocol.js';
 
 export interface OptionControl {
   /** The option's name in the method's options. */
@@ -24,7 +26,7 @@ export interface MethodUi {
   checked: boolean;
 }
 
-const KNOWN: Record<string, Omit<MethodUi, 'name' | 'options' | 'checked'>> = {
+const KNOWN: Record<string, { title: string; description: string }> = {
   'rsi-grad-cam': { title: 'RSI-Grad-CAM', description: 'Gradients integrated along the path from a black image to the photo; complete up to the error shown.' },
   gradcam: { title: 'Grad-CAM', description: 'Channel weights from the gradient at the photo (Selvaraju et al., 2017).' },
   'gradcam++': { title: 'Grad-CAM++', description: 'Higher-order gradient weights; better with several objects.' },
@@ -34,36 +36,37 @@ const KNOWN: Record<string, Omit<MethodUi, 'name' | 'options' | 'checked'>> = {
   ablationcam: { title: 'Ablation-CAM', description: 'Score drop when each channel is zeroed; no gradients (slow on large layers).' },
 };
 
-const OPTIONS: Record<string, OptionControl[]> = {
-  'rsi-grad-cam': [
-    { name: 'steps', label: 'Steps m', kind: 'int', default: 50, min: 1, max: 1000 },
-    {
-      name: 'weighting',
-      label: 'Weighting',
-      kind: 'choice',
-      default: DEFAULT_WEIGHTING,
-      choices: WEIGHTINGS.map((w) => ({ value: w, label: w === DEFAULT_WEIGHTING ? `${w} (default)` : w })),
-    },
-    {
-      name: 'score',
-      label: 'Score',
-      kind: 'choice',
-      default: '',
-      choices: [
-        { value: '', label: 'default' },
-        { value: 'softmax', label: 'probability' },
-        { value: 'logit', label: 'logit' },
-      ],
-    },
-  ],
-};
+const SCORE_LABEL: Record<string, string> = { softmax: 'probability', logit: 'logit' };
 
-export function methodsUi(): MethodUi[] {
-  return METHOD_NAMES.map((name) => ({
-    name,
-    title: KNOWN[name]?.title ?? name,
-    description: KNOWN[name]?.description ?? '',
-    options: OPTIONS[name] ?? [],
-    checked: name === 'rsi-grad-cam' || name === 'gradcam',
+/** Controls for the options the page can ask for, by option name. */
+function control(name: string, d: MethodDescriptor): OptionControl | undefined {
+  switch (name) {
+    case 'steps':
+      return { name, label: 'Steps m', kind: 'int', default: DEFAULT_STEPS, min: 1, max: MAX_STEPS };
+    case 'weighting':
+      return { name, label: 'Weighting', kind: 'choice', default: DEFAULT_WEIGHTING, choices: WEIGHTINGS.map((w) => ({ value: w, label: w === DEFAULT_WEIGHTING ? `${w} (default)` : w })) };
+    case 'rule':
+      return { name, label: 'Rule', kind: 'choice', default: STIELTJES_RULES[0]!, choices: STIELTJES_RULES.map((r) => ({ value: r, label: r })) };
+    case 'score':
+      return {
+        name,
+        label: 'Score',
+        kind: 'choice',
+        default: '',
+        choices: [{ value: '', label: `default (${SCORE_LABEL[d.defaultScore] ?? d.defaultScore})` }, ...Object.entries(SCORE_LABEL).map(([value, label]) => ({ value, label }))],
+      };
+    default:
+      return undefined;
+  }
+}
+
+export function methodsUi(methods: MethodDescriptor[]): MethodUi[] {
+  return methods.map((d) => ({
+    name: d.name,
+    title: KNOWN[d.name]?.title ?? d.name,
+    description: KNOWN[d.name]?.description ?? '',
+    // Score is an option of every method; path options next (steps, rule), then the rest.
+    options: ['steps', 'weighting', 'score', 'rule'].filter((o) => o === 'score' || d.options.includes(o)).flatMap((o) => control(o, d) ?? []),
+    checked: d.name === 'rsi-grad-cam' || d.name === 'gradcam',
   }));
 }

@@ -42,6 +42,15 @@ export type Request =
   | { type: 'explain'; request: ExplainRequest }
   | { type: 'bench-forwards'; count: number };
 
+/** A registered method as the page needs it (from its capabilities). */
+export interface MethodDescriptor {
+  name: string;
+  /** Option names it takes besides the common ones. */
+  options: string[];
+  hasCompleteness: boolean;
+  defaultScore: string;
+}
+
 export interface ModelSummary {
   source: string;
   inputSize: [number, number];
@@ -50,11 +59,13 @@ export interface ModelSummary {
   layers: LayerListing[];
   /** The preprocessing in use and where it came from. */
   spec?: InputSpec;
-  specOrigin: 'model' | 'preset' | 'default' | 'none';
+  specOrigin: 'model' | 'preset' | 'none';
   fit: FitMode;
   /** Seconds to import, prepare and open the first session. */
   loadMs: number;
   format: 'onnx' | 'tfjs';
+  /** Every method the library has registered. */
+  methods: MethodDescriptor[];
 }
 
 export interface BackendSummary {

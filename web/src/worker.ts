@@ -3,7 +3,7 @@
  * responsive while methods run. It uses the library's own core (no copy of the engine).
  */
 import {
-  Classifier, Model, Runtime, explanationJson, fitGeometry, fitImage, heatmapToPhoto, importModelFile,
+  Classifier, Model, Runtime, explanationJson, methodNames, optionsFor, fitGeometry, fitImage, heatmapToPhoto, importModelFile,
   presetSpec, readSidecars, RsiGradCamError, type FitMode, type InputSpec, type OrtModule, type PresetName, type ExplainOptions,
 } from '../../src/core.js';
 import type { Backend, BackendSummary, OrtUrls, ExplainRequest, MethodResult, ModelSummary, NamedBytes, PhotoData, PhotoPredictions, Reply, Request } from './protocol.js';
@@ -156,6 +156,10 @@ function summary(): ModelSummary {
     specOrigin: !c.inputSpec ? 'none' : l.preset === 'model' ? 'model' : 'preset',
     fit: c.info.fit ?? 'stretch',
     loadMs: l.loadMs,
+    methods: methodNames().map((name) => {
+      const caps = c.method(name).capabilities;
+      return { name, options: [...caps.options], hasCompleteness: caps.hasCompleteness, defaultScore: caps.defaultScore };
+    }),
   };
 }
 
@@ -216,17 +220,21 @@ async function runMethod(id: number, method: string, r: ExplainRequest): Promise
   const c = loaded!.classifier;
   requireSpec(c);
   let evaluations = 0;
+  // The page's cancel flag aborts the method before its next batch.
+  const abort = new AbortController();
   const options: ExplainOptions = {
     method: method as ExplainOptions['method'],
     layer: r.layer,
     targets: r.target ?? { topK: 1 },
+    signal: abort.signal,
     onProgress: (done, total) => {
       evaluations = total;
       post({ type: 'progress', id, method, done, total });
-      checkCancel();
+      if (cancelFlag && Atomics.load(cancelFlag, 0) === 1) abort.abort();
     },
   };
-  Object.assign(options, r.methodOptions[method] ?? {});
+  // Only what this method declares (the form holds every method's settings).
+  Object.assign(options, optionsFor(c.method(method), r.methodOptions[method] ?? {}));
   const t0 = performance.now();
   const [e] = await c.explain([input!], options);
   const ms = performance.now() - t0;
@@ -277,7 +285,7 @@ function firstLine(e: unknown): string {
 
 /** Errors as the page shows them: one readable line. */
 function describe(e: unknown): { name: string; message: string } {
-  if (e instanceof Cancelled) return { name: 'Cancelled', message: 'Cancelled.' };
+  if (e instanceof Cancelled || (e instanceof RsiGradCamError && e.code === 'aborted')) return { name: 'Cancelled', message: 'Cancelled.' };
   if (e instanceof RsiGradCamError) return { name: e.name, message: e.message };
   const msg = firstLine(e);
   if (e instanceof RangeError || /out of memory|allocation failed|memory access out of bounds|Aborted\(OOM\)/i.test(msg)) {
