@@ -13,6 +13,10 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
 import { REPO_ROOT, SHARED } from '../helpers/fixtures.js';
+import { buildGraph } from '../engine/rules/graph-grad.js';
+import { serializeOnnx } from '../../src/engine/graph/onnx-io.js';
+import { float32Tensor } from '../../src/engine/graph/tensor-data.js';
+import { A } from '../../src/engine/graph/attributes.js';
 import { browserMissing, ensurePageBuilt, launch, serve, waitForRuns, watchErrors, WEB_OUT, type Served } from '../helpers/web.js';
 
 const missing = browserMissing();
@@ -194,6 +198,51 @@ describe('web page', { skip: missing }, () => {
     await waitForRuns(page, n + 1);
     assert.equal(await page.locator('.tile[data-state="done"]').count(), 2);
     await errors.check();
+    await page.close();
+  });
+
+  test('a model without a spatial layer, and one with an operator that has no gradient rule, give readable messages', async () => {
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await page.goto(served.url);
+    await waitForRuns(page, 1);
+    const w = (n: number) => float32Tensor(Array.from({ length: n }, (_, i) => ((i * 37) % 11) / 11 - 0.5), [n]);
+    // Flatten straight away: nothing spatial to show.
+    const mlp = buildGraph({
+      inputs: { x: [1, 3, 8, 8] },
+      consts: { w: { ...w(192 * 4), dims: [192, 4] } },
+      nodes: [{ op: 'Flatten', inputs: ['x'], outputs: ['f'] }, { op: 'Gemm', inputs: ['f', 'w'], outputs: ['y'] }],
+      outputs: ['y'],
+    });
+    await dropFiles(page, [{ name: 'mlp.onnx', bytes: Buffer.from(serializeOnnx(mlp)) }]);
+    await page.waitForFunction(() => /mlp\.onnx/.test(document.querySelector('#error')?.textContent ?? ''));
+    assert.match(await page.locator('#error .message').textContent() ?? '', /no layer with a spatial size/);
+    // LRN (AlexNet's) after the conv: explaining at the conv needs its gradient, which has no rule.
+    const lrn = buildGraph({
+      inputs: { x: [1, 3, 8, 8] },
+      consts: { w: { ...w(4 * 3 * 9), dims: [4, 3, 3, 3] }, d: { ...w(4 * 2), dims: [4, 2] } },
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attrs: { kernel_shape: A.ints([3, 3]), pads: A.ints([1, 1, 1, 1]) } },
+        { op: 'LRN', inputs: ['c'], outputs: ['s'], attrs: { size: A.int(3) } },
+        { op: 'GlobalAveragePool', inputs: ['s'], outputs: ['p'] },
+        { op: 'Flatten', inputs: ['p'], outputs: ['f'] },
+        { op: 'Gemm', inputs: ['f', 'd'], outputs: ['y'] },
+      ],
+      outputs: ['y'],
+    });
+    const n = await runs(page);
+    await dropFiles(page, [
+      { name: 'lrn.onnx', bytes: Buffer.from(serializeOnnx(lrn)) },
+      { name: 'lrn.preprocess.json', bytes: Buffer.from(JSON.stringify({ preset: 'unit' })) },
+    ]);
+    await waitForRuns(page, n + 1);
+    assert.equal(await page.locator('#error').isHidden(), true, 'at the default layer (after the LRN) it explains');
+    await page.selectOption('#layer', 'c');
+    await page.click('#run');
+    await waitForRuns(page, n + 2);
+    assert.match(await page.locator('#error .message').textContent() ?? '', /\(LRN\)/);
+    assert.match(await page.locator('#error .message').textContent() ?? '', /no gradient rule/);
+    assert.deepEqual(errors.pageErrors, []);
     await page.close();
   });
 
