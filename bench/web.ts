@@ -6,12 +6,12 @@
  * itself is several times slower than onnxruntime-node on the same CPU. Medians of 3 runs
  * after a warm-up. Needs ../shared and /usr/bin/chromium.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadModel } from '../src/node/load-model.js';
 import { preparePhoto } from '../src/node/explain-files.js';
-import { browserMissing, ensurePageBuilt, launch, serve, waitForRuns } from '../test/helpers/web.js';
+import { browserMissing, ensurePageBuilt, launch, pageRaw, serve, waitForRuns } from '../test/helpers/web.js';
 import { SHARED } from '../test/helpers/fixtures.js';
 
 const MOBILENET = path.join(SHARED, 'models/mobilenet_v1_0.75_224');
@@ -63,8 +63,7 @@ async function inPage(): Promise<{ rsi: number; forwards: number; threads: strin
     for (let r = 0; r < ROUNDS; r++) {
       await page.click('#run');
       await waitForRuns(page, ++n, 900_000);
-      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('.tile[data-method="rsi-grad-cam"] [data-download="json"]').click()]);
-      rsi.push((JSON.parse(readFileSync(await download.path(), 'utf8')) as { timings: { explain: number } }).timings.explain);
+      rsi.push((await pageRaw<{ timings: { explain: number } }>(page, 'rsi-grad-cam')).timings.explain);
       fwd.push(await page.evaluate((count) => (window as unknown as { rsiGradCamBench: { forwards(n: number): Promise<number> } }).rsiGradCamBench.forwards(count), STEPS + 1));
     }
     const err = await page.locator('#error').evaluate((el) => ((el as HTMLElement).hidden ? '' : el.textContent));

@@ -3,7 +3,7 @@
  * real `rsi-grad-cam serve`, driven in Debian's Chromium through playwright-core.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT } from './fixtures.js';
@@ -105,4 +105,10 @@ export function watchErrors(page: Page): { pageErrors: string[]; check(): Promis
 /** Wait until the page has finished `runs` explanation runs and is idle. */
 export async function waitForRuns(page: Page, runs: number, timeout = 120_000): Promise<void> {
   await page.waitForFunction((n) => Number(document.body.dataset.runs ?? 0) >= n && document.body.dataset.busy === 'false', runs, { timeout });
+}
+
+/** The JSON the page offers for a method's tile (its download button): the CLI's --raw JSON. */
+export async function pageRaw<T>(page: Page, method: string): Promise<T> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator(`.tile[data-method="${method}"] [data-download="json"]`).click()]);
+  return JSON.parse(readFileSync(await download.path(), 'utf8')) as T;
 }

@@ -17,7 +17,8 @@ import { buildGraph } from '../engine/rules/graph-grad.js';
 import { serializeOnnx } from '../../src/engine/graph/onnx-io.js';
 import { float32Tensor } from '../../src/engine/graph/tensor-data.js';
 import { A } from '../../src/engine/graph/attributes.js';
-import { browserMissing, ensurePageBuilt, launch, serve, waitForRuns, watchErrors, WEB_OUT, type Served } from '../helpers/web.js';
+import { pearson } from '../../src/metrics/spearman.js';
+import { browserMissing, ensurePageBuilt, launch, pageRaw, serve, waitForRuns, watchErrors, WEB_OUT, type Served } from '../helpers/web.js';
 
 const missing = browserMissing();
 const MOBILENET = path.join(SHARED, 'models/mobilenet_v1_0.75_224');
@@ -34,13 +35,6 @@ function cliRaw(image: string, model: string, method: string, extra: string[] = 
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return JSON.parse(readFileSync(path.join(out, `${path.parse(image).name}.${method}.json`), 'utf8')) as RawJson;
-}
-
-/** The JSON the page offers for a method's tile (through its download button). */
-async function pageRaw(page: Page, method: string): Promise<RawJson> {
-  const [download] = await Promise.all([page.waitForEvent('download'), page.locator(`.tile[data-method="${method}"] [data-download="json"]`).click()]);
-  const file = await download.path();
-  return JSON.parse(readFileSync(file, 'utf8')) as RawJson;
 }
 
 function assertSameCam(pageJson: RawJson, cli: RawJson, tol: number, label: string): number {
@@ -135,7 +129,7 @@ describe('web page', { skip: missing }, () => {
     const worst: Record<string, number> = {};
     for (const method of ['rsi-grad-cam', 'gradcam']) {
       const cli = cliRaw(path.join(DEMO, 'images', photo), path.join(DEMO, 'demo-cnn.onnx'), method);
-      const mine = await pageRaw(page, method);
+      const mine = await pageRaw<RawJson>(page, method);
       worst[method] = assertSameCam(mine, cli, 1e-4, method);
       for (let i = 0; i < cli.weights.length; i++) assert.ok(Math.abs(mine.weights[i]! - cli.weights[i]!) <= 1e-4 * Math.max(1, Math.abs(cli.weights[i]!)), `${method} weight ${i}`);
       if (method === 'rsi-grad-cam') {
@@ -162,14 +156,14 @@ describe('web page', { skip: missing }, () => {
     let n = await runs(page);
     await second.click();
     await waitForRuns(page, n + 1);
-    assert.equal((await pageRaw(page, 'gradcam')).target.index, cls);
+    assert.equal((await pageRaw<RawJson>(page, 'gradcam')).target.index, cls);
     const layers = await page.locator('#layer option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
     assert.ok(layers.length > 1);
     await page.selectOption('#layer', layers[0]!);
     n = await runs(page);
     await page.click('#run');
     await waitForRuns(page, n + 1);
-    const raw = await pageRaw(page, 'gradcam');
+    const raw = await pageRaw<RawJson>(page, 'gradcam');
     assert.equal(raw.layer, layers[0]);
     assert.equal(raw.target.index, cls);
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('.tile[data-method="gradcam"] [data-download="png"]').click()]);
@@ -301,7 +295,7 @@ describe('web page', { skip: missing }, () => {
       const worst: Record<string, number> = {};
       for (const method of ['rsi-grad-cam', 'gradcam']) {
         const cli = cliRaw(png, path.join(MOBILENET, 'model.json'), method);
-        const mine = await pageRaw(page, method);
+        const mine = await pageRaw<RawJson>(page, method);
         assert.equal(mine.target.label, cli.target.label);
         worst[method] = assertSameCam(mine, cli, 1e-4, `MobileNet ${method}`);
       }
@@ -315,9 +309,9 @@ describe('web page', { skip: missing }, () => {
       await page.setInputFiles('#photo-file', PHOTO);
       await waitForRuns(page, n + 1, 300_000);
       const cli = cliRaw(PHOTO, path.join(MOBILENET, 'model.json'), 'rsi-grad-cam');
-      const mine = await pageRaw(page, 'rsi-grad-cam');
+      const mine = await pageRaw<RawJson>(page, 'rsi-grad-cam');
       assert.equal(mine.topk[0]!.index, cli.topk[0]!.index);
-      const corr = correlation(mine.cam, cli.cam);
+      const corr = pearson(mine.cam, cli.cam);
       assert.ok(corr > 0.99, `JPEG: page vs CLI cam correlation ${corr}`);
       await errors.check();
       await page.close();
@@ -325,16 +319,3 @@ describe('web page', { skip: missing }, () => {
     });
   });
 });
-
-function correlation(a: number[], b: number[]): number {
-  const n = a.length;
-  const ma = a.reduce((s, v) => s + v, 0) / n;
-  const mb = b.reduce((s, v) => s + v, 0) / n;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i]! - ma) * (b[i]! - mb);
-    saa += (a[i]! - ma) ** 2;
-    sbb += (b[i]! - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
-}

@@ -5,18 +5,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { browserMissing, ensurePageBuilt, launch, serve, waitForRuns, watchErrors, type Served } from '../helpers/web.js';
+import type { Browser } from 'playwright-core';
+import { browserMissing, ensurePageBuilt, launch, pageRaw, serve, waitForRuns, watchErrors, type Served } from '../helpers/web.js';
 
 const missing = browserMissing();
 
 type Raw = { method: string; layer: string; target: { index: number }; cam: number[]; weights: number[] };
-
-async function pageRaw(page: Page, method: string): Promise<Raw> {
-  const [download] = await Promise.all([page.waitForEvent('download'), page.locator(`.tile[data-method="${method}"] [data-download="json"]`).click()]);
-  return JSON.parse(readFileSync(await download.path(), 'utf8')) as Raw;
-}
 
 describe('web page on WebGPU', { skip: missing }, () => {
   let served: Served;
@@ -46,13 +40,13 @@ describe('web page on WebGPU', { skip: missing }, () => {
     assert.equal(await page.inputValue('#o-rsi-grad-cam-steps'), '8');
     assert.equal(await page.locator('#notice').isHidden(), true, `fell back: ${await page.locator('#notice').textContent()}`);
     for (const time of await page.locator('.tile .time').allTextContents()) assert.match(time, /WebGPU/);
-    const gpu = { rsi: await pageRaw(page, 'rsi-grad-cam'), gradcam: await pageRaw(page, 'gradcam') };
+    const gpu = { rsi: await pageRaw<Raw>(page, 'rsi-grad-cam'), gradcam: await pageRaw<Raw>(page, 'gradcam') };
 
     const n = Number(await page.evaluate(() => document.body.dataset.runs));
     await page.selectOption('#backend', 'wasm');
     await waitForRuns(page, n + 1, 600_000);
     assert.equal(await page.evaluate(() => document.body.dataset.backend), 'wasm');
-    const cpu = { rsi: await pageRaw(page, 'rsi-grad-cam'), gradcam: await pageRaw(page, 'gradcam') };
+    const cpu = { rsi: await pageRaw<Raw>(page, 'rsi-grad-cam'), gradcam: await pageRaw<Raw>(page, 'gradcam') };
     for (const k of ['rsi', 'gradcam'] as const) {
       assert.equal(gpu[k].target.index, cpu[k].target.index);
       assert.equal(gpu[k].layer, 'block4_relu2');
