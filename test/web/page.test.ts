@@ -186,8 +186,18 @@ describe('web page', { skip: missing }, () => {
     await page.waitForFunction(() => /cut\.png/.test(document.querySelector('#error')?.textContent ?? ''));
     assert.match(await page.locator('#error .message').textContent() ?? '', /cannot read image cut\.png/);
     assert.deepEqual(errors.pageErrors, []);
+    // A phone photo stored sideways (EXIF orientation 6): shown and explained upright, as the CLI decodes it.
+    const w = 40, h = 24;
+    const px = Buffer.alloc(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) px.set(x < w / 2 ? [255, 0, 0] : [0, 0, 255], (y * w + x) * 3);
+    const rotated = await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+    let n = await runs(page);
+    await dropFiles(page, [{ name: 'sideways.jpg', bytes: rotated, type: 'image/jpeg' }]);
+    await waitForRuns(page, n + 1);
+    assert.equal(await page.locator('#photo-name').textContent(), 'sideways.jpg · 24×40');
+    assert.equal((await pageRaw<{ imageSize: number[] }>(page, 'gradcam')).imageSize.join('x'), '24x40');
     // Still usable: the demo model is loaded and another photo explains.
-    const n = await runs(page);
+    n = await runs(page);
     await page.locator('[data-photo="demo-00004.png"]').click();
     await waitForRuns(page, n + 1);
     assert.equal(await page.locator('.tile[data-state="done"]').count(), 2);

@@ -498,6 +498,7 @@ function wireControls(): void {
   ui.colormap.addEventListener('change', () => state.tiles.forEach((t) => t.redraw(display())));
   ui.run.addEventListener('click', () => guard(explain()));
   ui.cancel.addEventListener('click', () => guard(cancel()));
+  $<HTMLButtonElement>('other-photo').addEventListener('click', () => ui.photoFile.click());
   ui.layer.addEventListener('change', markStale);
   const setPre = () =>
     guard(
