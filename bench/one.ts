@@ -1,12 +1,16 @@
 /**
  * Benchmark one architecture (run in its own process by bench/run.ts so that peak RSS
- * belongs to that model alone). Prints one JSON line.
+ * belongs to that model alone): Grad-CAM and RSI-Grad-CAM at the last and a middle layer,
+ * then every registered method (or those in BENCH_METHODS) at the last layer with its
+ * default options. Prints one JSON line.
  */
 import { ARCHITECTURES } from './architectures.js';
 import { Model } from '../src/engine/model.js';
 import { Pipeline } from '../src/methods/pipeline.js';
 import { GradCam } from '../src/methods/gradcam.js';
 import { RsiGradCam } from '../src/methods/rsi-grad-cam.js';
+import { createMethod, methodNames } from '../src/methods/registry.js';
+import { optionsFor } from '../src/methods/method.js';
 import { createNodeRuntime } from '../src/node/runtime.js';
 
 const arch = process.argv[2]!;
@@ -67,5 +71,25 @@ for (const [where, layer] of [['last', last], ['middle', middle]] as const) {
   await pipeline.runtime.dispose();
   rows.push({ where, layer: layer.modules[layer.modules.length - 1] ?? layer.tensor, shape: layer.shape.slice(1), gradcamMs, rsiMs, ratio: rsiMs / forwardsMs, completeness, batch });
 }
+// Every method at the last layer, as a user runs it: the first call (which builds the
+// sessions) and, when that took under WARM_LIMIT_MS, a second call with the sessions built.
+const WARM_LIMIT_MS = Number(process.env.BENCH_WARM_LIMIT_MS ?? 30_000);
+const methods = [];
+for (const name of process.env.BENCH_METHODS?.split(',') ?? methodNames()) {
+  const method = createMethod(name, pipeline);
+  let evaluations = 0;
+  let completeness: number | null = null;
+  const options = { ...optionsFor(method, { layer: last.tensor, steps, baseline }), onProgress: (_done: number, total: number) => (evaluations = total) };
+  const once = async () => {
+    const t = performance.now();
+    const [r] = await method.explain([image], options);
+    completeness = r!.relativeCompletenessError ?? null;
+    return performance.now() - t;
+  };
+  const firstMs = await once();
+  const warmMs = firstMs < WARM_LIMIT_MS ? await once() : null;
+  await pipeline.runtime.dispose();
+  methods.push({ name, firstMs, warmMs, evaluations, completeness });
+}
 const peakRssMB = process.resourceUsage().maxRSS / 1024;
-console.log(JSON.stringify({ arch, steps, prepareMs, forwardMs, forwardsMs, rows, peakRssMB }));
+console.log(JSON.stringify({ arch, steps, prepareMs, forwardMs, forwardsMs, rows, methods, peakRssMB }));
