@@ -8,7 +8,7 @@ import type { ExplanationMethod } from '../methods/method.js';
 import { MAX_STEPS, STIELTJES_RULES, type StieltjesRule } from '../methods/quadrature.js';
 import { DEFAULT_WEIGHTING, WEIGHTINGS, type Weighting } from '../methods/weightings.js';
 import type { Classifier } from '../classifier.js';
-import type { Target } from '../methods/types.js';
+import type { Target } from '../methods/targets.js';
 import { loadModel } from '../node/load-model.js';
 import { progressBar } from './progress.js';
 import { interruptSignal } from './interrupt.js';
@@ -23,9 +23,10 @@ export function addModelOptions(cmd: Command): Command {
 }
 
 export function addMethodOptions(cmd: Command): Command {
+  cmd.addHelpText('after', `\n${TARGET_HELP}`);
   return cmd
     .option('--layer <name>', 'target layer: tensor name, node name or module path (default: last conv layer)')
-    .option('-t, --target <target>', 'class to explain: top1, top2, ..., a class index, or a label', 'top1')
+    .option('-t, --target <target>', 'what to explain: top1, top2, ..., a class index or label, a-b (contrast), a+b (sum), sigmoid:K (unit); see below', 'top1')
     .option('--steps <n>', `path methods: steps m (m + 1 points), at most ${MAX_STEPS}`, intArg('--steps', 1, MAX_STEPS), 50)
     .addOption(new Option('--score <score>', 'score to differentiate (default: softmax for RSI-Grad-CAM, logit for Grad-CAM)').choices(['softmax', 'logit']))
     .addOption(new Option('--weighting <w>', 'RSI-Grad-CAM channel weights').choices(WEIGHTINGS).default(DEFAULT_WEIGHTING))
@@ -116,17 +117,66 @@ export function noteUnusedFlags(cmd: Command, methods: readonly ExplanationMetho
   if (unused.length) process.stderr.write(`note: ${unused.join(', ')} ${unused.length === 1 ? 'does' : 'do'} not apply to ${methods.map((m) => m.name).join(', ')}; ignored\n`);
 }
 
-/** top1/topK, a class index, or a label. */
+/** The --target syntax, for --help. */
+export const TARGET_HELP = `Targets (--target):
+  top1, top2, ...     the best, second best, ... class (default top1)
+  3                   class 3
+  "golden retriever"  a class by label (exact, case-insensitive, or one name of a comma-separated label)
+  3-5                 the margin y_3 - y_5 (contrastive; with --score logit, z_3 - z_5)
+  3+5                 the sum y_3 + y_5
+  0.7*3+0.3*5         a weighted sum
+  unit:0              unit 0 of the logits tensor, raw (regression)
+  sigmoid:0           sigmoid of unit 0 (multi-label); softmax:0 likewise
+  sigmoid:0@NAME      the same on another [N, K] tensor NAME
+  Labels work wherever a class index does ("tabby-tiger cat" is a contrast of two labels).`;
+
+/** A --target value: see TARGET_HELP. */
 export function parseTarget(text: string, classifier: Classifier): Target {
   const top = /^top(\d+)$/i.exec(text);
   if (top) return { topK: Number(top[1]) };
+  const unit = /^(unit|sigmoid|softmax):(\d+)(?:@(.+))?$/i.exec(text);
+  if (unit) {
+    const kind = unit[1]!.toLowerCase();
+    return { unit: Number(unit[2]), activation: kind === 'unit' ? 'none' : (kind as 'sigmoid' | 'softmax'), ...(unit[3] ? { output: unit[3] } : {}) };
+  }
+  // The whole text first: labels may hold '-' or '+'.
+  const whole = classOf(text, classifier);
+  if (whole !== undefined) return whole;
+  if (text.includes('+')) {
+    const terms = text.split('+').map((term) => {
+      const m = /^\s*(?:([0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*\*\s*)?(.+?)\s*$/i.exec(term);
+      const c = m ? classOf(m[2]!, classifier) : undefined;
+      if (!m || c === undefined) throw new OptionError(`--target: '${term.trim()}' in '${text}' is not a class index or label`);
+      return { weight: m[1] === undefined ? 1 : Number(m[1]), c };
+    });
+    const weighted = terms.some((t) => t.weight !== 1);
+    return { classes: terms.map((t) => t.c), ...(weighted ? { weights: terms.map((t) => t.weight) } : {}) };
+  }
+  // a-b: every split at a '-' whose two sides are classes; exactly one must work.
+  const splits = [...text.matchAll(/-/g)].flatMap((m) => {
+    const a = classOf(text.slice(0, m.index), classifier);
+    const b = classOf(text.slice(m.index! + 1), classifier);
+    return a !== undefined && b !== undefined ? [[a, b] as [number, number]] : [];
+  });
+  if (splits.length === 1) return { contrast: splits[0]! };
+  if (splits.length > 1) throw new OptionError(`--target: '${text}' splits into two classes in ${splits.length} ways; use class indices`);
   if (/^\d+$/.test(text)) {
-    const i = Number(text);
     const k = classifier.model.numClasses;
-    if (i >= k) throw new OptionError(`--target: class index ${i} is out of range (the model has ${k} classes, 0-${k - 1})`);
-    return i;
+    throw new OptionError(`--target: class index ${text} is out of range (the model has ${k} classes, 0-${k - 1})`);
   }
   return classifier.classIndex(text);
+}
+
+/** A class index or label, or undefined when `text` is neither. */
+function classOf(text: string, classifier: Classifier): number | undefined {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return Number(t) < classifier.model.numClasses ? Number(t) : undefined;
+  if (!t || !classifier.labels) return undefined;
+  try {
+    return classifier.classIndex(t);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Load the model named by the shared options, with a download progress bar on a terminal. */

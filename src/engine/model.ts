@@ -21,6 +21,12 @@ import { dimProduct } from './graph/dims.js';
 /** Which class score is differentiated: the post-softmax probability or the logit. */
 export type ScoreMode = 'softmax' | 'logit';
 
+/** The activation an output goes through before it is scored (multi-label: sigmoid; regression: none). */
+export type OutputActivation = 'none' | 'sigmoid' | 'softmax';
+
+/** What the score reads: the class output (probabilities or logits), or any [N, K] tensor through an activation. */
+export type ScoreSpec = ScoreMode | { output: string; activation: OutputActivation };
+
 export interface PrepareOptions {
   /** Path or URL, for messages. */
   source?: string;
@@ -36,7 +42,7 @@ export interface PrepareOptions {
 export interface GraphOutputs {
   logits: string;
   probs: string;
-  /** Per item: sum_c targets[b, c] * y[b, c]. Present when a score mode is given. */
+  /** Per item: sum_c targets[b, c] * y[b, c] (y: the scored output). Present when a score is given. */
   score?: string;
   /** Exposed activations, in the order asked. */
   activations: string[];
@@ -47,8 +53,8 @@ export interface GraphOutputs {
 export interface BuildOptions {
   /** Tensors whose values are returned. */
   expose?: string[];
-  /** Differentiate this score (needs the `targets` input). */
-  score?: ScoreMode;
+  /** Differentiate this score (needs the `targets` input, [N, scoreWidth(score)]). */
+  score?: ScoreSpec;
   /** Tensors to differentiate with respect to (layer tensors and/or the input name). */
   wrt?: string[];
   /** A layer tensor fed from outside instead of computed (its producer is cut off). */
@@ -189,9 +195,17 @@ export class Model {
       gradients: [],
     };
     if (options.score) {
-      const y = options.score === 'softmax' ? this.probs : this.logits;
-      graph.inputs.push({ name: TARGETS_INPUT, dataType: 'float32', shape: [BATCH, this.numClasses] });
-      shapes.set(TARGETS_INPUT, { dataType: 'float32', shape: [BATCH, this.numClasses] });
+      const spec = options.score;
+      const k = this.scoreWidth(spec);
+      let y = spec === 'softmax' ? this.probs : spec === 'logit' ? this.logits : spec.output;
+      if (typeof spec === 'object' && spec.activation !== 'none') {
+        const act = names.fresh(`rsi/${spec.activation}`);
+        graph.nodes.push(node(names, spec.activation === 'sigmoid' ? 'Sigmoid' : 'Softmax', [y], [act], spec.activation === 'softmax' ? { axis: A.int(-1) } : {}));
+        shapes.set(act, { dataType: 'float32', shape: [BATCH, k] });
+        y = act;
+      }
+      graph.inputs.push({ name: TARGETS_INPUT, dataType: 'float32', shape: [BATCH, k] });
+      shapes.set(TARGETS_INPUT, { dataType: 'float32', shape: [BATCH, k] });
       const prod = names.fresh('rsi/weighted');
       const score = names.fresh('rsi/score');
       const axes = names.fresh('rsi/axes');
@@ -208,6 +222,17 @@ export class Model {
     graph.outputs = [...unique].map((name) => ({ name, dataType: 'float32' as const }));
     pruneUnused(graph);
     return { graph, outputs };
+  }
+
+  /** Units of the output a score reads: the classes, or K of an [N, K] output tensor that depends on the image. */
+  scoreWidth(spec: ScoreSpec): number {
+    if (typeof spec === 'string') return this.numClasses;
+    const s = this.shapes.get(spec.output)?.shape;
+    if (!s || !this.layers.some((l) => l.tensor === spec.output)) {
+      throw new OptionError(`${this.source}: target output '${spec.output}' is not a tensor computed from the image (give a tensor name, e.g. the logits '${this.logits}')`);
+    }
+    if (s.length !== 2 || typeof s[1] !== 'number') throw new OptionError(`${this.source}: target output '${spec.output}' has shape [${s.join(', ')}]; a unit target needs an output [N, K]`);
+    return s[1];
   }
 
   /** Check a layer depends on the image; methods need that to explain at it. */

@@ -1,6 +1,6 @@
 /**
  * Ablation-CAM (Desai and Ramaswamy, WACV 2020): w_k = (y - y_k) / y, where y_k is the target
- * logit with channel k of the layer set to zero. Gradient-free: it runs the graph cut at the
+ * score with channel k of the layer set to zero. Gradient-free: it runs the graph cut at the
  * layer with its activations fed from outside, so only the part above the layer runs for
  * each ablated channel.
  */
@@ -8,15 +8,16 @@ import { BaseCam, type CamLayer, type ImageResult, type LayerMaps, type MethodCo
 import type { MethodCapabilities } from './method.js';
 import { runBatches } from './runner.js';
 import type { CommonOptions } from './types.js';
-import type { BuildOptions } from '../engine/model.js';
+import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import type { FloatTensor } from '../engine/runtime/runtime.js';
 
 export class AblationCam extends BaseCam<CommonOptions> {
   readonly name = 'ablationcam';
   readonly capabilities: MethodCapabilities = { usesBaseline: false, hasCompleteness: false, options: [], defaultScore: 'logit' };
 
-  protected override sessionFor(layers: CamLayer[]): BuildOptions {
-    return { expose: layers.map((l) => l.info.tensor) };
+  /** The score without gradients: a forward that exposes the layers. */
+  protected override sessionFor(layers: CamLayer[], score: ScoreSpec): BuildOptions {
+    return { expose: layers.map((l) => l.info.tensor), score };
   }
 
   /** One forward per image, then one run above the layer per ablated channel. */
@@ -28,15 +29,12 @@ export class AblationCam extends BaseCam<CommonOptions> {
     const p = this.pipeline;
     const { images, targets, layers, options, evaluations } = ctx;
     const model = p.model;
-    const k = model.numClasses;
-    const expose = await p.session(this.sessionFor(layers));
-    const scoreOf = (r: Record<string, FloatTensor>, outs: { probs: string; logits: string }, j: number, t: number) =>
-      ctx.scoreMode === 'softmax' ? r[outs.probs]!.data[j * k + t]! : r[outs.logits]!.data[j * k + t]!;
+    const width = model.scoreWidth(ctx.score);
+    const expose = await p.session(this.sessionFor(layers, ctx.score));
     const results: ImageResult[] = [];
     for (let img = 0; img < images.length; img++) {
       const t0 = performance.now();
-      const t = targets[img]!;
-      const one = [images[img]!];
+      const row = targets[img]!.row;
       let acts: Float32Array[] = [];
       let y = 0;
       await runBatches(
@@ -44,18 +42,18 @@ export class AblationCam extends BaseCam<CommonOptions> {
         {
           count: 1,
           batchSize: 1,
-          fetch: [...expose.outputs.activations, expose.outputs.probs, expose.outputs.logits],
-          feeds: () => p.feeds(p.stack(one, [0])),
+          fetch: [...expose.outputs.activations, expose.outputs.score!],
+          feeds: () => p.feeds(p.stack(images, [img]), [row], width),
           take: (r) => {
             acts = expose.outputs.activations.map((name) => r[name]!.data);
-            y = scoreOf(r, expose.outputs, 0, t);
+            y = r[expose.outputs.score!]!.data[0]!;
           },
         },
         evaluations,
       );
       const maps: LayerMaps[] = [];
       for (const [li, layer] of layers.entries()) {
-        const fed = await p.session({ feed: layer.info.tensor });
+        const fed = await p.session({ feed: layer.info.tensor, score: ctx.score });
         const needsImage = fed.session.inputNames.includes(model.inputName);
         const a = acts[li]!;
         const per = layer.channels * layer.hw;
@@ -65,21 +63,22 @@ export class AblationCam extends BaseCam<CommonOptions> {
           {
             count: layer.channels,
             batchSize: p.batchSize(options, layer.channels),
-            fetch: [fed.outputs.probs, fed.outputs.logits],
+            fetch: [fed.outputs.score!],
             feeds: (start, n) => {
               const data = new Float32Array(n * per);
               for (let j = 0; j < n; j++) {
                 data.set(a, j * per);
                 data.fill(0, j * per + (start + j) * layer.hw, j * per + (start + j + 1) * layer.hw);
               }
-              const feeds: Record<string, FloatTensor> = {
-                [layer.info.tensor]: { data, dims: [n, layer.channels, ...(layer.info.shape.slice(2) as number[])] },
-              };
-              if (needsImage) feeds[model.inputName] = p.stack(new Array<Float32Array>(n).fill(images[img]!), Array.from({ length: n }, (_, i) => i));
+              const image = needsImage ? p.stack(new Array<Float32Array>(n).fill(images[img]!), Array.from({ length: n }, (_, i) => i)) : p.batchTensor(new Float32Array(0), 0);
+              const feeds: Record<string, FloatTensor> = p.feeds(image, new Array<Float32Array>(n).fill(row), width);
+              if (!needsImage) delete feeds[model.inputName];
+              feeds[layer.info.tensor] = { data, dims: [n, layer.channels, ...(layer.info.shape.slice(2) as number[])] };
               return feeds;
             },
             take: (r, start, n) => {
-              for (let j = 0; j < n; j++) weights[start + j] = (y - scoreOf(r, fed.outputs, j, t)) / (y + 1e-7);
+              const s = r[fed.outputs.score!]!.data;
+              for (let j = 0; j < n; j++) weights[start + j] = (y - s[j]!) / (y + 1e-7);
             },
           },
           evaluations,

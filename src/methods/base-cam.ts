@@ -5,11 +5,12 @@
  */
 import { OptionError } from '../errors.js';
 import type { LayerInfo } from '../engine/layers.js';
-import type { BuildOptions, ScoreMode } from '../engine/model.js';
+import type { BuildOptions, ScoreMode, ScoreSpec } from '../engine/model.js';
 import { camToHeatmap, weightedCam } from './cam.js';
 import { checkOptionNames, type ExplanationMethod, type MethodCapabilities } from './method.js';
 import type { ImagePrediction, Pipeline } from './pipeline.js';
 import { Evaluations } from './runner.js';
+import { resolveTargets, scoreSpecFor, type ResolvedTarget } from './targets.js';
 import type { CommonOptions, Explanation, LayerExplanation } from './types.js';
 
 /** A layer a CAM is computed at: [N, C, H, W]. */
@@ -48,11 +49,12 @@ export interface ImageResult {
 /** Everything a method needs to run. */
 export interface MethodContext<O extends CommonOptions> {
   images: readonly Float32Array[];
-  /** The class explained for each image. */
-  targets: number[];
+  /** Each image's target: its row over the scored output is the seed of the backward pass. */
+  targets: ResolvedTarget[];
   predictions: ImagePrediction[];
   layers: CamLayer[];
-  scoreMode: ScoreMode;
+  /** What the score reads (the class output under the score mode, or a unit target's output). */
+  score: ScoreSpec;
   options: O;
   /** Counts model evaluations (progress) and cancels between batches. */
   evaluations: Evaluations;
@@ -89,11 +91,13 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
     const layers = this.resolveLayers(options);
     const scoreMode = options.score ?? this.capabilities.defaultScore;
     if (scoreMode !== 'softmax' && scoreMode !== 'logit') throw new OptionError(`score must be 'softmax' or 'logit', got '${String(scoreMode)}'`);
+    const score = scoreSpecFor(model, options.targets, scoreMode, options.score !== undefined);
+    model.scoreWidth(score);
     const evaluations = new Evaluations(options.onProgress, options.signal);
     evaluations.plan(images.length + this.plannedEvaluations(images, layers, options));
-    const predictions = await p.predict(images, p.batchSize(options, images.length), this.sessionFor(layers, scoreMode), evaluations);
-    const targets = p.resolveTargets(options.targets, predictions);
-    const results = await this.run({ images, targets, predictions, layers, scoreMode, options, evaluations });
+    const predictions = await p.predict(images, p.batchSize(options, images.length), this.sessionFor(layers, score), evaluations);
+    const targets = resolveTargets(model, options.targets, predictions, score);
+    const results = await this.run({ images, targets, predictions, layers, score, options, evaluations });
     const [ih, iw] = model.imageSize;
     return results.map((r, i) => {
       const perLayer: LayerExplanation[] = r.layers.map((m, li) => {
@@ -103,15 +107,18 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
       });
       const first = perLayer[0]!;
       const pred = predictions[i]!;
-      const t = targets[i]!;
+      const { index: t, description } = targets[i]!;
+      // A unit of another output than the logits is no class: no class probability to report.
+      const isClass = typeof score === 'string' || score.output === model.logits;
       return {
         method: this.name,
         ...first,
         target: t,
-        scoreMode,
+        objective: description,
+        scoreMode: typeof score === 'string' ? score : 'output',
         score: r.score,
-        probability: pred.probabilities[t]!,
-        logit: pred.logits[t]!,
+        probability: isClass ? pred.probabilities[t]! : NaN,
+        logit: isClass ? pred.logits[t]! : NaN,
         probabilities: pred.probabilities,
         topk: pred.topk,
         heatmap: camToHeatmap(first.cam, first.camShape, [ih, iw]),
@@ -143,7 +150,7 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
   }
 
   /** The graph variant the method runs (predictions reuse it, so one session serves both). */
-  protected sessionFor(layers: CamLayer[], score: ScoreMode): BuildOptions {
+  protected sessionFor(layers: CamLayer[], score: ScoreSpec): BuildOptions {
     const tensors = layers.map((l) => l.info.tensor);
     return { expose: tensors, score, wrt: tensors };
   }

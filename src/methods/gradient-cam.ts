@@ -24,7 +24,8 @@ export abstract class GradientCam<O extends CommonOptions = CommonOptions> exten
   protected async run(ctx: MethodContext<O>): Promise<ImageResult[]> {
     const p = this.pipeline;
     const { images, targets, layers, options } = ctx;
-    const { session, outputs } = await p.session(this.sessionFor(layers, ctx.scoreMode));
+    const { session, outputs } = await p.session(this.sessionFor(layers, ctx.score));
+    const width = p.model.scoreWidth(ctx.score);
     const results: ImageResult[] = [];
     const ms = await runBatches(
       session,
@@ -34,7 +35,7 @@ export abstract class GradientCam<O extends CommonOptions = CommonOptions> exten
         fetch: [...outputs.activations, ...outputs.gradients, outputs.score!],
         feeds: (start, n) => {
           const idx = range(start, start + n);
-          return p.feeds(p.stack(images, idx), idx.map((i) => targets[i]!));
+          return p.feeds(p.stack(images, idx), idx.map((i) => targets[i]!.row), width);
         },
         take: (r, _start, n) => {
           const s = r[outputs.score!]!.data;

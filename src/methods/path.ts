@@ -79,13 +79,13 @@ export function baselineFor(pipeline: Pipeline, b: PathOptions['baseline'], i: n
 
 /**
  * Runs one image's path points through `session` in batches of `batchSize`, all with the
- * same target row, handing each batch's outputs (items [start, start + n)) to `take`.
+ * same target row (over the scored output), handing each batch's outputs (items [start, start + n)) to `take`.
  */
 export function runPath(
   pipeline: Pipeline,
   session: EngineSession,
   path: InputPath,
-  target: number | Float32Array,
+  target: Float32Array,
   batchSize: number,
   fetch: string[],
   evaluations: Evaluations,
@@ -101,7 +101,7 @@ export function runPath(
       feeds: (start, n) => {
         const input = new Float32Array(n * per);
         for (let j = 0; j < n; j++) path.write(start + j, input, j * per);
-        return pipeline.feeds(pipeline.batchTensor(input, n), new Array<number | Float32Array>(n).fill(target));
+        return pipeline.feeds(pipeline.batchTensor(input, n), new Array<Float32Array>(n).fill(target), target.length);
       },
       take,
     },

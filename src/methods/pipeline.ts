@@ -12,7 +12,8 @@ import type { EngineSession, FloatTensor, Runtime, SessionLease } from '../engin
 import { FLOAT_TYPES } from '../engine/graph/types.js';
 import { topK } from './cam.js';
 import { Evaluations, range, runBatches } from './runner.js';
-import type { CommonOptions, Prediction, Target } from './types.js';
+import { resolveTargets, type Target } from './targets.js';
+import type { CommonOptions, Prediction } from './types.js';
 
 export { range } from './runner.js';
 
@@ -177,7 +178,7 @@ export class Pipeline {
         count: images.length,
         batchSize,
         fetch: [outputs.probs, outputs.logits],
-        feeds: (start, n) => this.feeds(this.stack(images, range(start, start + n)), via.score ? new Array<number>(n).fill(-1) : undefined),
+        feeds: (start, n) => this.feeds(this.stack(images, range(start, start + n)), via.score ? new Array<number>(n).fill(-1) : undefined, via.score ? this.model.scoreWidth(via.score) : undefined),
         take: (r, start, n) => {
           const probs = r[outputs.probs]!.data;
           const logits = r[outputs.logits]!.data;
@@ -196,35 +197,23 @@ export class Pipeline {
     return out;
   }
 
-  /** The class index each image is explained for. */
+  /** The class each image is explained for (class targets only: a class, topK). */
   resolveTargets(targets: CommonOptions['targets'], predictions: ImagePrediction[]): number[] {
-    const list: Target[] = Array.isArray(targets) ? targets : predictions.map(() => targets ?? { topK: 1 });
-    if (list.length !== predictions.length) {
-      throw new OptionError(`targets: ${list.length} given for ${predictions.length} images`);
-    }
-    const k = this.model.numClasses;
-    return list.map((t, i) => {
-      if (typeof t === 'number') {
-        if (!Number.isInteger(t) || t < 0 || t >= k) throw new OptionError(`target class ${t} is out of range: the model has ${k} classes (0-${k - 1})`);
-        return t;
-      }
-      if (!Number.isInteger(t.topK) || t.topK < 1 || t.topK > k) throw new OptionError(`target topK ${t.topK} must be between 1 and ${k}`);
-      const p = predictions[i]!.probabilities;
-      const order = Array.from({ length: k }, (_, c) => c).sort((a, b) => p[b]! - p[a]!);
-      return order[t.topK - 1]!;
+    return resolveTargets(this.model, targets, predictions, 'logit').map((t) => {
+      if (t.description.kind !== 'class') throw new OptionError(`targets: one class per image is needed here, got a ${t.description.kind} target`);
+      return t.index;
     });
   }
 
-  /** Target rows for a batch: a class index gives a one-hot row (-1 an all-zero row); a row is used as it is. */
-  targetRows(targets: readonly (number | Float32Array)[]): FloatTensor {
-    const k = this.model.numClasses;
-    const data = new Float32Array(targets.length * k);
+  /** Target rows over `width` units (default: the classes): a class index gives a one-hot row (-1 an all-zero row); a row is used as it is. */
+  targetRows(targets: readonly (number | Float32Array)[], width = this.model.numClasses): FloatTensor {
+    const data = new Float32Array(targets.length * width);
     targets.forEach((t, i) => {
       if (typeof t === 'number') {
-        if (t >= 0) data[i * k + t] = 1;
-      } else data.set(t, i * k);
+        if (t >= 0) data[i * width + t] = 1;
+      } else data.set(t, i * width);
     });
-    return { data, dims: [targets.length, k] };
+    return { data, dims: [targets.length, width] };
   }
 
   /**
@@ -270,10 +259,10 @@ export class Pipeline {
     return floats * 4 * 2;
   }
 
-  /** Feeds for a batch of inputs with targets (class indices or target rows). */
-  feeds(input: FloatTensor, targets?: readonly (number | Float32Array)[]): Record<string, FloatTensor> {
+  /** Feeds for a batch of inputs with targets (class indices or target rows over `width` units). */
+  feeds(input: FloatTensor, targets?: readonly (number | Float32Array)[], width?: number): Record<string, FloatTensor> {
     const f: Record<string, FloatTensor> = { [this.model.inputName]: input };
-    if (targets) f[TARGETS_INPUT] = this.targetRows(targets);
+    if (targets) f[TARGETS_INPUT] = this.targetRows(targets, width);
     return f;
   }
 }

@@ -43,7 +43,7 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
     const p = this.pipeline;
     const { images, targets, layers, options } = ctx;
     const paths = inputPaths(p, images, options);
-    const { session, outputs } = await p.session(this.sessionFor(layers, ctx.scoreMode));
+    const { session, outputs } = await p.session(this.sessionFor(layers, ctx.score));
     const rule = options.rule ?? 'trapezoid';
     const weighting = weightingSpec(options.weighting ?? DEFAULT_WEIGHTING);
     const fetch = [...outputs.activations, ...outputs.gradients, outputs.score!];
@@ -65,7 +65,7 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
       });
       const alphas: number[] = [];
       const scores: number[] = [];
-      await runPath(p, session, path, targets[img]!, p.batchSize(options, n), fetch, ctx.evaluations, (r, start, count) => {
+      await runPath(p, session, path, targets[img]!.row, p.batchSize(options, n), fetch, ctx.evaluations, (r, start, count) => {
         const s = r[outputs.score!]!.data;
         for (let j = 0; j < count; j++) {
           alphas.push(path.alpha(start + j));

@@ -1,18 +1,15 @@
 /** Types shared by every explanation method. */
 import type { ScoreMode } from '../engine/model.js';
+import type { Target, TargetDescription } from './targets.js';
 
-/**
- * What to explain for an image: a class index, or the k-th best prediction
- * (`{ topK: 1 }` is the top-1 class, the default).
- */
-export type Target = number | { topK: number };
+export type { Target, TargetDescription } from './targets.js';
 
 export interface CommonOptions {
   /** Layer to explain at (tensor name, node name or module path). Default: the model's last conv layer. */
   layer?: string;
-  /** One target for all images, or one per image. Default `{ topK: 1 }`. */
+  /** One target for all images, or one per image (see Target). Default `{ topK: 1 }`. */
   targets?: Target | Target[];
-  /** Score to differentiate. Default depends on the method. */
+  /** Score of class targets: probability or logit. Default depends on the method. Unit targets set their own. */
   score?: ScoreMode;
   /** Path points / images run at once. Default: chosen from `memoryBudgetMB`. */
   internalBatchSize?: number;
@@ -63,12 +60,15 @@ export interface LayerExplanation {
 /** One image's explanation. Arrays are row-major; shapes are given beside them. */
 export interface Explanation extends LayerExplanation {
   method: string;
-  /** The class explained. */
+  /** The class explained (the first of several, a of a contrast (a, b), the unit of a unit target). */
   target: number;
-  /** Score mode used for the gradient. */
-  scoreMode: ScoreMode;
-  /** The explained score at the image: probability or logit of `target`. */
+  /** What is explained in full: kind, classes and their weights in the score, output and activation. */
+  objective: TargetDescription;
+  /** Score mode used for the gradient; 'output' for a unit target (its output and activation in `objective`). */
+  scoreMode: ScoreMode | 'output';
+  /** The explained score at the image: sum_k w_k y_k over `objective`'s classes. */
   score: number;
+  /** The classifier's probability and logit of `target` (NaN for a unit of another output than the logits). */
   probability: number;
   logit: number;
   /** All classes' probabilities. */
