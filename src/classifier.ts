@@ -10,7 +10,7 @@ import type { RgbImage } from './image/types.js';
 import { Pipeline } from './methods/pipeline.js';
 import { createMethod, DEFAULT_METHOD, type MethodName, type MethodOptionsMap } from './methods/registry.js';
 import type { ExplanationMethod } from './methods/method.js';
-import type { CommonOptions, Explanation } from './methods/types.js';
+import type { CommonOptions, Explanation, TargetDescription } from './methods/types.js';
 import type { FitMode } from './image/fit.js';
 import { OptionError } from './errors.js';
 
@@ -80,6 +80,18 @@ export class Classifier {
   /** Class name of an index, or `class N`. */
   label(index: number): string {
     return this.info.labels?.[index] ?? `class ${index}`;
+  }
+
+  /** What an explanation explains, in words: 'tabby', 'tabby - tiger cat', '0.7 tabby + 0.3 tiger cat', 'sigmoid(unit 3 of logits)'. */
+  describeTarget(objective: TargetDescription): string {
+    const name = (c: number) => this.label(c).split(',')[0]!;
+    const { kind, classes, weights } = objective;
+    if (kind === 'unit') {
+      const unit = `unit ${classes[0]} of ${objective.output}`;
+      return objective.activation === 'none' ? unit : `${objective.activation}(${unit})`;
+    }
+    if (kind === 'contrast') return `${name(classes[0]!)} - ${name(classes[1]!)}`;
+    return classes.map((c, i) => (weights[i] === 1 ? name(c) : `${weights[i]} ${name(c)}`)).join(' + ');
   }
 
   /** A class index from a label (exact, then case-insensitive, then unique prefix of a comma-separated name). */

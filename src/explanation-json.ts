@@ -29,6 +29,7 @@ export function explanationJson(c: Classifier, e: Explanation, ctx: ExplanationJ
     score: e.scoreMode,
     scoreValue: e.score,
     target: { index: e.target, label: c.label(e.target) },
+    objective: { ...e.objective, description: c.describeTarget(e.objective) },
     probability: e.probability,
     logit: e.logit,
     topk: e.topk.map((t) => ({ index: t.index, label: c.label(t.index), probability: t.probability })),

@@ -135,6 +135,9 @@ test('--target syntax: top-k, index, label, contrast, sums, weighted sums, units
     ['softmax:1@logits', { unit: 1, activation: 'softmax', output: 'logits' }],
   ];
   for (const [text, expected] of cases) assert.deepEqual(parseTarget(text, c), expected, text);
+  assert.equal(c.describeTarget({ kind: 'contrast', classes: [1, 2], weights: [1, -1] }), 'tabby-cat - dog');
+  assert.equal(c.describeTarget({ kind: 'classes', classes: [3, 2], weights: [0.7, 0.3] }), '0.7 golden retriever + 0.3 dog');
+  assert.equal(c.describeTarget({ kind: 'unit', classes: [0], weights: [1], output: 'logits', activation: 'sigmoid' }), 'sigmoid(unit 0 of logits)');
   assert.throws(() => parseTarget('3+zebra', c), /'zebra' in '3\+zebra' is not a class index or label/);
   assert.throws(() => parseTarget('12', c), /class index 12 is out of range/);
   assert.throws(() => parseTarget('zebra', c), /no class named 'zebra'/);

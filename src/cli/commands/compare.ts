@@ -49,7 +49,7 @@ export function registerCompare(program: Command): Command {
             photo ??= r.photo;
             const overlay = shrink(renderOverlay(r.photo, r.photoHeatmap, { colormap: o.colormap, alpha: o.alpha }), o.tile);
             const e = r.explanation;
-            tiles.push(await captionTile(overlay, [`${method} @ ${layer}`, `${classifier.label(e.target).split(',')[0]} p=${e.probability.toFixed(3)}`]));
+            tiles.push(await captionTile(overlay, [`${method} @ ${layer}`, e.objective.kind === 'class' ? `${classifier.label(e.target).split(',')[0]} p=${e.probability.toFixed(3)}` : `${classifier.describeTarget(e.objective)} ${e.score.toPrecision(3)}`]));
           }
         }
       } finally {

@@ -57,7 +57,8 @@ Examples:
           await writeFileAtomic(`${stem}.png`, await encodePng(overlay));
           if (o.raw) await writeFileAtomic(`${stem}.json`, new TextEncoder().encode(`${JSON.stringify(rawJson(classifier, r, loadMs, explainMs))}\n`));
           const e = r.explanation;
-          summaries.push(`${file}: ${classifier.label(e.target)} (p=${e.probability.toFixed(3)}) -> ${stem}.png`);
+          const value = e.objective.kind === 'class' ? `p=${e.probability.toFixed(3)}` : `score=${e.score.toPrecision(4)}`;
+          summaries.push(`${file}: ${e.objective.kind === 'class' ? classifier.label(e.target) : classifier.describeTarget(e.objective)} (${value}) -> ${stem}.png`);
         }
         bar.update('', images.length, images.length);
       } finally {
