@@ -17,14 +17,15 @@ export interface ExplanationJsonContext {
 }
 
 export function explanationJson(c: Classifier, e: Explanation, ctx: ExplanationJsonContext) {
-  const layer = c.model.layer(e.layer);
+  const modules = (tensor: string) => c.model.layer(tensor).modules;
+  const several = e.layers.length > 1;
   return {
     method: e.method,
     model: c.info.source,
     image: ctx.image,
     imageSize: ctx.imageSize,
     layer: e.layer,
-    layerModules: layer.modules,
+    layerModules: several ? undefined : modules(e.layer),
     steps: e.steps,
     score: e.scoreMode,
     scoreValue: e.score,
@@ -39,6 +40,13 @@ export function explanationJson(c: Classifier, e: Explanation, ctx: ExplanationJ
     completenessError: e.completenessError,
     relativeCompletenessError: e.relativeCompletenessError,
     baselineScore: e.baselineScore,
+    // Several layers: each one's cam and weights (the top-level cam is their aggregate at the input size).
+    layers: several
+      ? e.layers.map((l) => ({
+          layer: l.layer, layerModules: modules(l.layer), camShape: l.camShape, cam: Array.from(l.cam), weights: Array.from(l.weights),
+          completenessError: l.completenessError, relativeCompletenessError: l.relativeCompletenessError,
+        }))
+      : undefined,
     fit: ctx.fit,
     timings: ctx.timings,
   };

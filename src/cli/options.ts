@@ -25,7 +25,7 @@ export function addModelOptions(cmd: Command): Command {
 export function addMethodOptions(cmd: Command): Command {
   cmd.addHelpText('after', `\n${TARGET_HELP}`);
   return cmd
-    .option('--layer <name>', 'target layer: tensor name, node name or module path (default: last conv layer)')
+    .option('--layer <name>', 'target layer: tensor name, node name or module path (default: last conv layer); a,b,c: several layers, their cams averaged as pytorch-grad-cam does')
     .option('-t, --target <target>', 'what to explain: top1, top2, ..., a class index or label, a-b (contrast), a+b (sum), sigmoid:K (unit); see below', 'top1')
     .option('--steps <n>', `path methods: steps m (m + 1 points), at most ${MAX_STEPS}`, intArg('--steps', 1, MAX_STEPS), 50)
     .addOption(new Option('--score <score>', 'score to differentiate (default: softmax for RSI-Grad-CAM, logit for Grad-CAM)').choices(['softmax', 'logit']))
@@ -86,6 +86,14 @@ export function floatArg(name: string, lo: number, hi: number) {
 export function parseMethod(name: string): string {
   if (!methodNames().includes(name)) throw new OptionError(`--method: unknown method '${name}' (expected one of ${methodNames().join(', ')})`);
   return name;
+}
+
+/** `layer` for one layer name, `layers` for a comma-separated list (--layer a,b,c). */
+export function layerOption(text: string | undefined): { layer?: string } | { layers: string[] } {
+  if (text === undefined || !text.includes(',')) return { layer: text };
+  const layers = text.split(',').map((l) => l.trim());
+  if (layers.some((l) => !l)) throw new OptionError(`--layer: empty name in '${text}'`);
+  return { layers };
 }
 
 /** The --method option: any registered method. */

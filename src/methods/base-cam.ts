@@ -6,7 +6,7 @@
 import { OptionError } from '../errors.js';
 import type { LayerInfo } from '../engine/layers.js';
 import type { BuildOptions, ScoreMode, ScoreSpec } from '../engine/model.js';
-import { camToHeatmap, weightedCam } from './cam.js';
+import { aggregateLayerCams, camToHeatmap, weightedCam } from './cam.js';
 import { checkOptionNames, type ExplanationMethod, type MethodCapabilities } from './method.js';
 import type { ImagePrediction, Pipeline } from './pipeline.js';
 import { Evaluations } from './runner.js';
@@ -105,7 +105,11 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
         const cam = m.cam ? m.cam.map((v) => (v > 0 ? v : 0)) : weightedCam(m.activations, m.weights, L.channels, L.hw);
         return { layer: L.info.tensor, cam, camShape: [L.height, L.width], weights: m.weights, ...m.extra };
       });
-      const first = perLayer[0]!;
+      // One layer: its own fields at the top level. Several: the aggregate.
+      const several = perLayer.length > 1 ? aggregateLayerCams(perLayer, [ih, iw]) : undefined;
+      const first: LayerExplanation = several
+        ? { layer: perLayer.map((l) => l.layer).join(','), cam: several.mean, camShape: [ih, iw], weights: new Float32Array(0) }
+        : perLayer[0]!;
       const pred = predictions[i]!;
       const { index: t, description } = targets[i]!;
       // A unit of another output than the logits is no class: no class probability to report.
@@ -121,7 +125,7 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
         logit: isClass ? pred.logits[t]! : NaN,
         probabilities: pred.probabilities,
         topk: pred.topk,
-        heatmap: camToHeatmap(first.cam, first.camShape, [ih, iw]),
+        heatmap: several ? several.heatmap : camToHeatmap(first.cam, first.camShape, [ih, iw]),
         heatmapShape: [ih, iw],
         layers: perLayer,
         timings: { explain: r.ms },
@@ -130,10 +134,22 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
     });
   }
 
-  /** The layers asked for, each a 4-D map with more than one position. */
+  /** The layers asked for (`layer`, or `layers`), each a 4-D map with more than one position. */
   protected resolveLayers(options: O): CamLayer[] {
+    if (options.layers !== undefined && options.layer !== undefined) throw new OptionError("give 'layer' or 'layers', not both");
+    if (options.layers !== undefined && (!Array.isArray(options.layers) || options.layers.length === 0)) throw new OptionError("'layers' must be a non-empty list of layer names");
+    const layers = (options.layers ?? [options.layer]).map((name) => this.camLayer(name));
+    const seen = new Set<string>();
+    for (const l of layers) {
+      if (seen.has(l.info.tensor)) throw new OptionError(`layer '${l.info.tensor}' is asked for twice`);
+      seen.add(l.info.tensor);
+    }
+    return layers;
+  }
+
+  private camLayer(name: string | undefined): CamLayer {
     const model = this.pipeline.model;
-    const info = model.layer(options.layer);
+    const info = model.layer(name);
     if (info.shape.length !== 4) {
       throw new OptionError(`layer '${info.tensor}' has shape [${info.shape.join(', ')}]; CAM methods need a 4-D layer [N, C, H, W]`);
     }
@@ -146,7 +162,7 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
         `layer '${info.tensor}' has a 1x1 spatial map, so a CAM there cannot show where anything is; choose a layer before the global pooling${before ? ` (e.g. '${before.tensor}')` : ''}`,
       );
     }
-    return [{ info, channels: c, height: h, width: w, hw: h * w }];
+    return { info, channels: c, height: h, width: w, hw: h * w };
   }
 
   /** The graph variant the method runs (predictions reuse it, so one session serves both). */

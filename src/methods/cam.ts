@@ -33,6 +33,32 @@ export function camToHeatmap(cam: Float32Array, camShape: [number, number], size
   return normalizeMinMax(resized).data;
 }
 
+/**
+ * Several layers' cams combined as pytorch-grad-cam's aggregate_multi_layers: each scaled to
+ * [0, 1] ((c - min) / (1e-7 + max(c - min))) and resized to `size`, then ReLU, the mean over
+ * layers, and min-max normalisation. Returns the mean map and the heatmap.
+ */
+export function aggregateLayerCams(cams: { cam: Float32Array; camShape: [number, number] }[], size: [number, number]): { mean: Float32Array; heatmap: Float32Array } {
+  const [h, w] = size;
+  const mean = new Float32Array(h * w);
+  for (const c of cams) {
+    const resized = resizeBilinear({ width: c.camShape[1], height: c.camShape[0], data: scaleCam(c.cam) }, w, h).data;
+    for (let j = 0; j < mean.length; j++) mean[j]! += Math.max(0, resized[j]!) / cams.length;
+  }
+  return { mean, heatmap: normalizeMinMax({ width: w, height: h, data: mean }).data };
+}
+
+/** pytorch-grad-cam's scale_cam_image without the resize: (c - min) / (1e-7 + max(c - min)). */
+function scaleCam(cam: Float32Array): Float32Array {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of cam) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return cam.map((v) => (v - lo) / (1e-7 + (hi - lo)));
+}
+
 /** The k best classes of one row of probabilities. */
 export function topK(probs: Float32Array, logits: Float32Array, k: number, offset = 0, classes = probs.length): Prediction[] {
   const idx = Array.from({ length: classes }, (_, i) => i);

@@ -7,6 +7,12 @@ export type { Target, TargetDescription } from './targets.js';
 export interface CommonOptions {
   /** Layer to explain at (tensor name, node name or module path). Default: the model's last conv layer. */
   layer?: string;
+  /**
+   * Several layers at once (instead of `layer`): each layer's cam is computed in the same
+   * session runs, scaled to [0, 1], resized to the input and averaged, as pytorch-grad-cam's
+   * aggregate_multi_layers.
+   */
+  layers?: string[];
   /** One target for all images, or one per image (see Target). Default `{ topK: 1 }`. */
   targets?: Target | Target[];
   /** Score of class targets: probability or logit. Default depends on the method. Unit targets set their own. */
@@ -26,7 +32,7 @@ export interface CommonOptions {
 }
 
 /** The options every method takes (the names of CommonOptions). */
-export const COMMON_OPTIONS: readonly (keyof CommonOptions)[] = ['layer', 'targets', 'score', 'internalBatchSize', 'memoryBudgetMB', 'onProgress', 'signal'];
+export const COMMON_OPTIONS: readonly (keyof CommonOptions)[] = ['layer', 'layers', 'targets', 'score', 'internalBatchSize', 'memoryBudgetMB', 'onProgress', 'signal'];
 
 /** A class prediction. */
 export interface Prediction {
@@ -75,7 +81,11 @@ export interface Explanation extends LayerExplanation {
   probabilities: Float32Array;
   /** Five best classes. */
   topk: Prediction[];
-  /** `cam` bilinearly resized to the model input and min-max normalised to [0, 1]. */
+  /**
+   * `cam` bilinearly resized to the model input and min-max normalised to [0, 1]. With several
+   * layers: their aggregate (see CommonOptions.layers), and the top-level `layer` is the
+   * layers' names joined by ',', `cam` the mean map at the input size, `weights` empty.
+   */
   heatmap: Float32Array;
   heatmapShape: [number, number];
   /** Every layer explained, in the order asked (one entry when one layer was asked: the fields above). */

@@ -4,6 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { renderOverlay } from '../../image/overlay.js';
 import { resizeRgb } from '../../image/resize-rgb.js';
+import { heatmapToPhoto } from '../../image/fit.js';
+import { camToHeatmap } from '../../methods/cam.js';
 import type { RgbImage } from '../../image/types.js';
 import { explainPrepared, preparePhoto } from '../../node/explain-files.js';
 import { captionTile, grid, writeFileAtomic } from '../../node/render.js';
@@ -24,18 +26,20 @@ export function registerCompare(program: Command): Command {
   addPictureOptions(cmd);
   return cmd
     .option('--methods <list>', `comma-separated methods (${methodNames().join(', ')})`, 'gradcam,rsi-grad-cam')
-    .option('--layers <list>', 'comma-separated layers (default: the default layer)')
+    .option('--layers <list>', 'comma-separated layers, one column each, computed in the same runs (default: --layer, or the default layer)')
     .option('--tile <px>', 'longer side of each tile in pixels', (v) => Math.max(32, Number(v) || 224), 224)
     .option('-o, --out <dir>', 'output folder', 'out')
     .addHelpText('after', '\nExamples:\n  $ rsi-grad-cam compare cat.jpg --model mobilenet_v1_0.25_224 --layers conv_pw_13_relu,conv_pw_11_relu\n  $ rsi-grad-cam compare x.png --model net.onnx --preprocess unit --methods gradcam,rsi-grad-cam --steps 20')
     .action(async (image: string, o: CompareOpts, command: Command) => {
       const methods = o.methods.split(',').map((m) => parseMethod(m.trim()));
       const classifier = await loadFromOptions(o);
-      const layers = (o.layers ? o.layers.split(',').map((l) => l.trim()) : [undefined]).map((l) => classifier.model.layer(l).tensor);
+      const names = o.layers ?? o.layer;
+      const layers = [...new Set((names ? names.split(',').map((l) => l.trim()) : [undefined]).map((l) => classifier.model.layer(l).tensor))];
       const targets = parseTarget(o.target, classifier);
       const instances = methods.map((m) => classifier.method(m));
       noteUnusedFlags(command, instances);
       const settings = methodSettings(o);
+      const [ih, iw] = classifier.inputSize;
       const tiles: RgbImage[] = [];
       let photo: RgbImage | undefined;
       const bar = progressBar('compare', 'tiles');
@@ -43,12 +47,15 @@ export function registerCompare(program: Command): Command {
         // Decoded and fitted once for every method and layer.
         const prepared = await preparePhoto(classifier, image, o.fit);
         for (const [mi, method] of methods.entries()) {
+          bar.update(method, mi * layers.length, methods.length * layers.length);
+          // Every layer in the same session runs; each column shows its own layer's map.
+          const r = await explainPrepared<string>(classifier, prepared, { ...optionsFor(instances[mi]!, settings), method, layers, targets });
+          photo ??= r.photo;
+          const e = r.explanation;
           for (const [li, layer] of layers.entries()) {
-            bar.update(`${method} @ ${layer}`, mi * layers.length + li, methods.length * layers.length);
-            const r = await explainPrepared<string>(classifier, prepared, { ...optionsFor(instances[mi]!, settings), method, layer, targets });
-            photo ??= r.photo;
-            const overlay = shrink(renderOverlay(r.photo, r.photoHeatmap, { colormap: o.colormap, alpha: o.alpha }), o.tile);
-            const e = r.explanation;
+            const l = e.layers[li]!;
+            const heat = layers.length === 1 ? r.photoHeatmap : heatmapToPhoto({ width: iw, height: ih, data: camToHeatmap(l.cam, l.camShape, [ih, iw]) }, prepared.geometry);
+            const overlay = shrink(renderOverlay(r.photo, heat, { colormap: o.colormap, alpha: o.alpha }), o.tile);
             tiles.push(await captionTile(overlay, [`${method} @ ${layer}`, e.objective.kind === 'class' ? `${classifier.label(e.target).split(',')[0]} p=${e.probability.toFixed(3)}` : `${classifier.describeTarget(e.objective)} ${e.score.toPrecision(3)}`]));
           }
         }

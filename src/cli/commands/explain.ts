@@ -9,7 +9,7 @@ import { explainFile, type PhotoExplanation } from '../../node/explain-files.js'
 import { encodePng, writeFileAtomic } from '../../node/render.js';
 import { optionsFor } from '../../methods/method.js';
 import {
-  addMethodOptions, addModelOptions, addPictureOptions, loadFromOptions, methodOption, methodSettings, noteUnusedFlags, parseMethod, parseTarget,
+  addMethodOptions, addModelOptions, addPictureOptions, layerOption, loadFromOptions, methodOption, methodSettings, noteUnusedFlags, parseMethod, parseTarget,
   type MethodOpts, type ModelOpts, type PictureOpts,
 } from '../options.js';
 import { progressBar } from '../progress.js';
@@ -31,7 +31,8 @@ export function registerExplain(program: Command): Command {
 Examples:
   $ rsi-grad-cam explain cat.jpg --model mobilenet_v1_0.25_224
   $ rsi-grad-cam explain photos/*.jpg --model resnet50.onnx --preprocess imagenet --fit crop --raw
-  $ rsi-grad-cam explain dog.png --model model.json --method gradcam --layer conv_pw_11_relu --target "golden retriever"`,
+  $ rsi-grad-cam explain dog.png --model model.json --method gradcam --layer conv_pw_11_relu --target "golden retriever"
+  $ rsi-grad-cam explain dog.png --model model.json --method gradcam --layer conv_pw_11_relu,conv_pw_13_relu --target "golden retriever-tabby"`,
     )
     .action(async (images: string[], o: ExplainOpts, command: Command) => {
       const method = parseMethod(o.method);
@@ -50,7 +51,7 @@ Examples:
         for (const [i, file] of images.entries()) {
           bar.update(path.basename(file), i, images.length);
           const t1 = performance.now();
-          const r = await explainFile<string>(classifier, file, { ...settings, method, fit: o.fit, layer: o.layer, targets });
+          const r = await explainFile<string>(classifier, file, { ...settings, method, fit: o.fit, ...layerOption(o.layer), targets });
           const explainMs = performance.now() - t1;
           const stem = path.join(o.out, `${path.parse(file).name}.${method}`);
           const overlay = renderOverlay(r.photo, r.photoHeatmap, { colormap: o.colormap, alpha: o.alpha });
