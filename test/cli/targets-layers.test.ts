@@ -7,7 +7,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { writeDataset } from '../../src/node/demo-io.js';
 import { runCli } from '../helpers/cli.js';
-import { FIXTURES } from '../helpers/fixtures.js';
+import { existsSync } from 'node:fs';
+import { FIXTURES, SHARED } from '../helpers/fixtures.js';
 
 test('explain --target 3-5 --layer a,b writes the aggregate and each layer; compare --layers runs them together', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rsi-tl-'));
@@ -39,5 +40,24 @@ test('explain --target 3-5 --layer a,b writes the aggregate and each layer; comp
     assert.match(bad.stderr, /zebra/);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+const MOBILENET = path.join(SHARED, 'models/mobilenet_v1_0.75_224/model.json');
+test('--steps beyond 10,000 and an --internal-batch-size the memory cannot hold are refused before any work', { skip: existsSync(MOBILENET) ? false : `needs ${MOBILENET}` }, async () => {
+  const img = path.join(SHARED, 'data/imagenet-val-200/images/ILSVRC2012_val_00000347.JPEG');
+  const out = await mkdtemp(path.join(os.tmpdir(), 'rsi-steps-'));
+  try {
+    for (const steps of ['1e9', '1e20', '10001']) {
+      const r = await runCli(['explain', img, '--model', MOBILENET, '--steps', steps, '--out', out]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`--steps must be an integer >= 1 and <= 10000, got '${steps}'`));
+    }
+    // The issue's case: 2001 path points of MobileNet at once (it peaked at 17 GB).
+    const big = await runCli(['explain', img, '--model', MOBILENET, '--steps', '2000', '--internal-batch-size', '2001', '--out', out]);
+    assert.equal(big.code, 1, big.stderr);
+    assert.match(big.stderr, /internalBatchSize 2001 needs about \d+ MiB per batch, more than the \d+ MiB of free memory; use at most \d+/);
+  } finally {
+    await rm(out, { recursive: true, force: true });
   }
 });

@@ -17,6 +17,11 @@ import { createMethod, methodNames, registerMethod } from '../../src/methods/reg
 import { GradCam } from '../../src/methods/gradcam.js';
 import { RsiGradCam } from '../../src/methods/rsi-grad-cam.js';
 import { AblationCam } from '../../src/methods/ablation-cam.js';
+import { Pipeline } from '../../src/methods/pipeline.js';
+import { Model } from '../../src/engine/model.js';
+import { A } from '../../src/engine/graph/attributes.js';
+import { float32Tensor } from '../../src/engine/graph/tensor-data.js';
+import type { Graph } from '../../src/engine/graph/types.js';
 import { writeDataset } from '../../src/node/demo-io.js';
 import { explainFile } from '../../src/node/explain-files.js';
 import { FIXTURES, relError } from '../helpers/fixtures.js';
@@ -138,12 +143,7 @@ test('steps beyond 10,000 or not a safe integer are refused at once', async () =
 
 test('memory: budgets must be positive and hold one item; an internalBatchSize over the budget or the free memory is refused', async () => {
   const { pipeline, model } = await fixturePipeline('resnet');
-  // An independent count of one item's bytes: every float tensor with a batch axis, forward and backward.
-  let floats = 0;
-  for (const k of model.shapes.values()) {
-    if (k.shape?.[0] === 'N' && k.dataType === 'float32') floats += k.shape.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
-  }
-  const per = floats * 8;
+  const per = pipeline.bytesPerItem();
   const MiB = 1024 * 1024;
   for (const memoryBudgetMB of [0, -1, NaN, Infinity]) {
     assert.throws(() => pipeline.batchSize({ memoryBudgetMB }, 100), /memoryBudgetMB must be a positive number/);
@@ -156,10 +156,33 @@ test('memory: budgets must be positive and hold one item; an internalBatchSize o
   assert.throws(() => pipeline.batchSize({ internalBatchSize: 2.5 }, 100), /internalBatchSize must be a positive integer/);
   // A runtime that reports little free memory lowers the default and refuses a larger batch.
   const tight = new (runtime.constructor as typeof import('../../src/engine/runtime/runtime.js').Runtime)(runtime.ort, { threads: 1, freeMemoryMB: () => (4.5 * per) / MiB });
-  const p = new (pipeline.constructor as typeof import('../../src/methods/pipeline.js').Pipeline)(model, tight);
+  const p = new Pipeline(model, tight);
   assert.equal(p.batchSize({}, 100), 4);
   assert.throws(() => p.batchSize({ internalBatchSize: 5 }, 100), /more than the \d+ MiB of free memory; use at most 4/);
   assert.equal(p.batchSize({ internalBatchSize: 50 }, 4), 4, 'only the items there are count');
+});
+
+test("one item's bytes count the activations that take memory of their own, forward and backward", async () => {
+  // x -> Conv -> Relu -> Conv -> Add(residual) -> Relu -> GlobalAveragePool -> Flatten -> Gemm (-> Softmax, added).
+  const n = (opType: string, inputs: string[], outputs: string[]) => ({ name: `${opType}_${outputs[0]}`, opType, domain: '', inputs, outputs, attributes: {} });
+  const graph: Graph = {
+    name: 'tiny', opset: 17, otherOpsets: [], irVersion: 8, producerName: 'test', valueInfo: new Map(),
+    inputs: [{ name: 'x', dataType: 'float32', shape: ['N', 3, 8, 8] }],
+    outputs: [{ name: 'y', dataType: 'float32' }],
+    initializers: new Map([
+      ['w1', float32Tensor(new Array(4 * 3 * 9).fill(0.1), [4, 3, 3, 3])], ['w2', float32Tensor(new Array(4 * 4 * 9).fill(0.1), [4, 4, 3, 3])],
+      ['wg', float32Tensor(new Array(8).fill(0.1), [2, 4])],
+    ]),
+    nodes: [
+      { ...n('Conv', ['x', 'w1'], ['c1']), attributes: { pads: A.ints([1, 1, 1, 1]) } }, n('Relu', ['c1'], ['r1']),
+      { ...n('Conv', ['r1', 'w2'], ['c2']), attributes: { pads: A.ints([1, 1, 1, 1]) } }, n('Add', ['c2', 'r1'], ['s']), n('Relu', ['s'], ['r2']),
+      n('GlobalAveragePool', ['r2'], ['p']), n('Flatten', ['p'], ['f']), { ...n('Gemm', ['f', 'wg'], ['y']), attributes: { transB: A.int(1) } },
+    ],
+  };
+  const model = Model.prepare(graph, { source: 'tiny' });
+  // Counted: x 192, c1 256 (its Relu runs in place), c2 256, the Add 256 (two activations: its own
+  // memory; the Relu after it in place), the pool 4, the logits 2 and the softmax 2. Flatten is a view.
+  assert.equal(new Pipeline(model, runtime).bytesPerItem(), (192 + 256 + 256 + 256 + 4 + 2 + 2) * 4 * 2);
 });
 
 test('a method registered from outside src/ runs through explain and explainFile, and names are unique', async () => {
