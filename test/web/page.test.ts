@@ -141,6 +141,7 @@ describe('web page', { skip: missing }, () => {
     assert.match(await page.locator('.tile[data-method="rsi-grad-cam"] .completeness').textContent() ?? '', /completeness error/);
     assert.equal(await page.locator('.tile[data-method="rsi-grad-cam"] svg.plot path').count(), 2);
     await errors.check();
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(WEB_OUT, 'page-1280x800.png') });
     await page.close();
     process.stdout.write(`# page vs CLI, demo: max |cam difference| ${JSON.stringify(worst)}\n`);
