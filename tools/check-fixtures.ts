@@ -30,8 +30,10 @@ interface Meta {
   opset: number;
   dynamicBatch: boolean;
   input: { name: string; shape: number[]; layout: string };
-  output: { name: string };
-  layers: { modulePath: string; onnxTensor: string; shape: number[] }[];
+  /** `is: 'probs'` when the model's output is its softmax (a Keras model's Dense with softmax). */
+  output: { name: string; is?: 'logits' | 'probs' };
+  /** `layout: 'NHWC'`: the ONNX tensor is NHWC, its references are stored NCHW. */
+  layers: { modulePath: string; onnxTensor: string; shape: number[]; layout?: string }[];
   samples: Sample[];
 }
 
@@ -77,6 +79,15 @@ function runnable(bytes: Uint8Array): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
+/** [N, H, W, C] data -> [N, C, H, W]. */
+function nhwcToNchw(data: Float32Array, [n, h, w, c]: readonly number[]): { data: Float32Array; dims: number[] } {
+  const out = new Float32Array(data.length);
+  for (let b = 0; b < n!; b++) {
+    for (let y = 0; y < h!; y++) for (let x = 0; x < w!; x++) for (let k = 0; k < c!; k++) out[((b * c! + k) * h! + y) * w! + x] = data[((b * h! + y) * w! + x) * c! + k]!;
+  }
+  return { data: out, dims: [n!, c!, h!, w!] };
+}
+
 /** The model with the recorded layer tensors added as graph outputs, so ORT returns them. */
 function withLayerOutputs(bytes: Uint8Array, tensors: string[]): Uint8Array {
   const model = onnx.ModelProto.decode(runnable(bytes));
@@ -103,13 +114,17 @@ async function checkModel(meta: Meta): Promise<number> {
   for (const [i, s] of meta.samples.entries()) {
     const feed = { [meta.input.name]: new ort.Tensor('float32', arr(s.input), s.input.shape) };
     const out = await plain.run(feed);
-    const logits = out[meta.output.name]!.data as Float32Array;
-    note(`s${i} logits`, relErr(logits, arr(s.logits)));
-    note(`s${i} probs`, relErr(softmax(logits), arr(s.probs)));
+    const output = out[meta.output.name]!.data as Float32Array;
+    if (meta.output.is === 'probs') note(`s${i} probs`, relErr(output, arr(s.probs)));
+    else {
+      note(`s${i} logits`, relErr(output, arr(s.logits)));
+      note(`s${i} probs`, relErr(softmax(output), arr(s.probs)));
+    }
     const probedOut = await probed.run(feed);
     for (const layer of meta.layers) {
       const rec = s.layers[layer.modulePath]!;
-      const got = probedOut[layer.onnxTensor]!;
+      const raw = probedOut[layer.onnxTensor]!;
+      const got = layer.layout === 'NHWC' ? nhwcToNchw(raw.data as Float32Array, raw.dims) : raw;
       if (got.dims.join('x') !== rec.activation.shape.join('x')) {
         throw new Error(`${meta.name}: ${layer.onnxTensor} has shape ${got.dims.join('x')}, recorded ${rec.activation.shape.join('x')}`);
       }
@@ -125,7 +140,8 @@ async function checkModel(meta: Meta): Promise<number> {
     const [a, b] = meta.samples as [Sample, Sample];
     const x = new Float32Array([...arr(a.input), ...arr(b.input)]);
     const out = await plain.run({ [meta.input.name]: new ort.Tensor('float32', x, [2, ...a.input.shape.slice(1)]) });
-    note('batch2', relErr(out[meta.output.name]!.data as Float32Array, [...arr(a.logits), ...arr(b.logits)]));
+    const want = meta.output.is === 'probs' ? [...arr(a.probs), ...arr(b.probs)] : [...arr(a.logits), ...arr(b.logits)];
+    note('batch2', relErr(out[meta.output.name]!.data as Float32Array, want));
   }
   const status = worst <= TOLERANCE ? 'ok  ' : 'FAIL';
   console.log(`${status} ${meta.name.padEnd(24)} opset ${meta.opset} worst ${worst.toExponential(2)} | ${parts.join(', ')}`);

@@ -1,14 +1,16 @@
 /**
  * The tensors a user can explain at ("layers"), how they are named, and the default one.
- * A layer can be named by tensor name, node name, or PyTorch module path: torch.onnx names
- * nodes after the module scope that made them (`/layer4/layer4.2/conv1/Conv`), and the
- * output of module `layer4` is the last tensor made inside that scope that is used outside.
+ * A layer can be named by tensor name, node name, or module path: torch.onnx names nodes
+ * after the module scope that made them (`/layer4/layer4.2/conv1/Conv`), tf2onnx after the
+ * Keras layer (`sequential/conv2d_1/Relu`), and the output of module `layer4` (or Keras
+ * layer `conv2d_1`) is the last tensor made inside that scope that is used outside.
  */
 import { UnknownLayerError, closeMatches } from '../errors.js';
-import { attrFloat } from './graph/attributes.js';
+import { attrFloat, attrInts } from './graph/attributes.js';
 import { constantValue, consumers } from './graph/graph-utils.js';
 import type { Known } from './graph/shape-inference.js';
 import { BATCH, FLOAT_TYPES, type Graph, type Node, type Shape } from './graph/types.js';
+import { toNchwShape, type Layout } from './layout.js';
 
 export interface LayerInfo {
   /** Tensor name in the graph. */
@@ -17,16 +19,38 @@ export interface LayerInfo {
   node: string;
   /** Operator type of that node. */
   op: string;
-  /** Shape, with `N` for the batch. */
+  /**
+   * Shape as the methods see the layer, with `N` for the batch: a 4-D map is always
+   * [N, C, H, W], whatever its layout in the graph (an NHWC tensor is exposed transposed).
+   */
   shape: Shape;
-  /** Module paths whose output this tensor is (e.g. `layer4`, `layer4.2`), when recorded. */
+  /** How a 4-D tensor's axes lie in the graph ('NCHW', 'NHWC'), when the graph says. */
+  layout?: Layout;
+  /** [height, width] of a 4-D map whose layout is known. */
+  spatial?: [number, number];
+  /** Module paths (torch) or Keras layer scopes (tf2onnx) whose output this tensor is, when recorded. */
   modules: string[];
   /** Position in topological order. */
   index: number;
 }
 
-/** Module scope of a node from its name: `/layer4/layer4.2/conv1/Conv` -> [layer4, layer4.2, layer4.2.conv1]. */
-export function moduleScopes(nodeName: string): string[] {
+/** Whose naming convention a graph's node names follow. */
+export type ScopeStyle = 'torch' | 'tf';
+
+/** tf2onnx (and keras2onnx) name nodes after TensorFlow op names, scoped by Keras layer. */
+export function scopeStyle(graph: Graph): ScopeStyle {
+  return /tf2onnx|keras2onnx/i.test(graph.producerName) ? 'tf' : 'torch';
+}
+
+/**
+ * Module scopes of a node from its name: torch `/layer4/layer4.2/conv1/Conv` -> [layer4,
+ * layer4.2, layer4.2.conv1]; tf `model/block1/conv/BiasAdd` -> [model, model/block1, model/block1/conv].
+ */
+export function moduleScopes(nodeName: string, style: ScopeStyle = 'torch'): string[] {
+  if (style === 'tf') {
+    const parts = nodeName.split('/').slice(0, -1);
+    return parts.map((_, i) => parts.slice(0, i + 1).join('/')).filter(Boolean);
+  }
   if (!nodeName.startsWith('/')) return [];
   const parts = nodeName.split('/').filter(Boolean).slice(0, -1);
   const out: string[] = [];
@@ -38,8 +62,16 @@ export function moduleScopes(nodeName: string): string[] {
   return out;
 }
 
-/** Every float tensor computed from the input with a known batched shape, in graph order. */
-export function listLayers(graph: Graph, shapes: Map<string, Known>): LayerInfo[] {
+/** A Transpose that only changes the layout of a 4-D map (exporters insert them around convs). */
+function isLayoutTranspose(n: Node): boolean {
+  return n.opType === 'Transpose' && (attrInts(n, 'perm')?.length ?? 4) === 4;
+}
+
+/**
+ * Every float tensor computed from the input with a known batched shape, in graph order.
+ * `layouts` (from inferLayouts) gives 4-D tensors their axis roles.
+ */
+export function listLayers(graph: Graph, shapes: Map<string, Known>, layouts: Map<string, Layout> = new Map()): LayerInfo[] {
   const dependent = new Set(graph.inputs.map((i) => i.name));
   const layers: LayerInfo[] = [];
   const byTensor = new Map<string, LayerInfo>();
@@ -52,22 +84,34 @@ export function listLayers(graph: Graph, shapes: Map<string, Known>): LayerInfo[
       if (!k?.shape || !FLOAT_TYPES.has(k.dataType) || k.shape[0] !== BATCH) continue;
       if (infinitePadding(graph, node)) continue;
       const info: LayerInfo = { tensor: o, node: node.name, op: node.opType, shape: k.shape, modules: [], index };
+      const layout = layouts.get(o);
+      if (layout && k.shape.length === 4) {
+        info.layout = layout;
+        info.shape = toNchwShape(k.shape, layout);
+        const [, , h, w] = info.shape;
+        if (typeof h === 'number' && typeof w === 'number') info.spatial = [h, w];
+      }
       layers.push(info);
       byTensor.set(o, info);
     }
   });
-  // A module's output: the last tensor made in its scope that something outside reads.
+  // A module's output: the last tensor made in its scope that something outside reads. A
+  // layout Transpose is seen through: the map it transposes is the output, and what reads
+  // the transposed copy reads the map.
+  const style = scopeStyle(graph);
   const cons = consumers(graph);
+  const readers = (t: string): Node[] =>
+    (cons.get(t) ?? []).flatMap((c) => (isLayoutTranspose(c) ? [c, ...readers(c.outputs[0]!)] : [c]));
   const outputs = new Set(graph.outputs.map((o) => o.name));
   const moduleOut = new Map<string, string>();
   for (const node of graph.nodes) {
-    const scopes = moduleScopes(node.name);
-    if (!scopes.length) continue;
+    const scopes = moduleScopes(node.name, style);
+    if (!scopes.length || isLayoutTranspose(node)) continue;
     for (const o of node.outputs) {
       if (!byTensor.has(o)) continue;
       for (const scope of scopes) {
         const usedOutside =
-          outputs.has(o) || (cons.get(o) ?? []).some((c) => !moduleScopes(c.name).includes(scope));
+          outputs.has(o) || readers(o).some((c) => !isLayoutTranspose(c) && !moduleScopes(c.name, style).includes(scope));
         if (usedOutside) moduleOut.set(scope, o);
       }
     }
@@ -98,7 +142,8 @@ export function resolveLayer(layers: LayerInfo[], name: string, source = 'model'
   if (byNode.length) return byNode[0]!;
   const byModule = layers.filter((l) => l.modules.includes(name));
   if (byModule.length === 1) return byModule[0]!;
-  const bySuffix = layers.filter((l) => l.modules.some((m) => m.endsWith(`.${name}`)));
+  const isSuffix = (m: string) => m.endsWith(`.${name}`) || m.endsWith(`/${name}`);
+  const bySuffix = layers.filter((l) => l.modules.some(isSuffix));
   if (bySuffix.length === 1) return bySuffix[0]!;
   const names = new Set<string>();
   for (const l of layers) {
@@ -106,7 +151,7 @@ export function resolveLayer(layers: LayerInfo[], name: string, source = 'model'
     for (const m of l.modules) names.add(m);
   }
   if (bySuffix.length > 1) {
-    const options = bySuffix.flatMap((l) => l.modules.filter((m) => m.endsWith(`.${name}`)));
+    const options = bySuffix.flatMap((l) => l.modules.filter(isSuffix));
     throw new UnknownLayerError(`${source}: layer '${name}' is ambiguous; it matches ${options.slice(0, 6).join(', ')}`);
   }
   const close = closeMatches(name, names);
@@ -117,13 +162,19 @@ export function resolveLayer(layers: LayerInfo[], name: string, source = 'model'
 
 const COLLAPSE_OPS = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'Flatten', 'ReduceMean', 'ReduceMax', 'Reshape', 'Gemm', 'MatMul', 'AveragePool', 'MaxPool']);
 
+/** Ops that only move a map's elements around: their output is never the default layer. */
+const LAYOUT_OPS = new Set(['Transpose', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity']);
+
 /**
- * The default target layer: the last 4-D tensor with spatial size > 1 before the classifier
- * head. The head starts at the first node that collapses the 4-D maps (global pooling,
- * flatten) and after which no spatial map is computed again; a squeeze-and-excitation
- * block's global pooling feeds back into spatial maps, so it is not the head.
+ * The default target layer: the last spatial map (4-D, H x W > 1) before the classifier
+ * head, in the model's own terms: a module output (torch), a Keras layer output (`named`:
+ * tensors named after Keras layers by an importer; tf2onnx scopes) when the model names its
+ * layers, and never a Transpose or Reshape that only changes the layout. The head starts at
+ * the first node that collapses the maps (global pooling, flatten) and after which no
+ * spatial map is computed again; a squeeze-and-excitation block's global pooling feeds back
+ * into spatial maps, so it is not the head.
  */
-export function defaultLayer(graph: Graph, layers: LayerInfo[], source = 'model'): LayerInfo {
+export function defaultLayer(graph: Graph, layers: LayerInfo[], source = 'model', named: ReadonlySet<string> = new Set()): LayerInfo {
   const spatial = layers.filter((l) => l.shape.length === 4 && spatialSize(l.shape) > 1);
   if (!spatial.length) {
     throw new UnknownLayerError(`${source}: the model has no 4-D layer with spatial size > 1 to explain at (is it a convolutional network?)`);
@@ -151,8 +202,13 @@ export function defaultLayer(graph: Graph, layers: LayerInfo[], source = 'model'
     }
     if (!feedsBack) headIndex = i;
   }
-  const before = spatial.filter((l) => l.index < headIndex);
-  const pool = before.length ? before : spatial;
+  // Maps whose layout the graph gives (all of them in a convolutional network) ...
+  const known = spatial.filter((l) => l.layout !== undefined);
+  const maps = (known.length ? known : spatial).filter((l) => !LAYOUT_OPS.has(l.op));
+  const before = maps.filter((l) => l.index < headIndex);
+  // ... and among them the model's own layer outputs, when it names its layers.
+  const own = before.filter((l) => l.modules.length > 0 || named.has(l.tensor));
+  const pool = own.length ? own : before.length ? before : maps.length ? maps : spatial;
   return pool[pool.length - 1]!;
 }
 

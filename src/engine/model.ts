@@ -16,6 +16,7 @@ import { floatTwin, quantizedOps } from './quantized.js';
 import { foldConstants } from './graph/fold.js';
 import { differentiate, type RuleVariants } from './autodiff/differentiate.js';
 import { defaultLayer, infinitePadding, listLayers, resolveLayer, type LayerInfo } from './layers.js';
+import { NCHW, NHWC, inferLayouts, inputLayoutOf, permutation, toNchwShape } from './layout.js';
 import { dimProduct } from './graph/dims.js';
 
 /** Which class score is differentiated: the post-softmax probability or the logit. */
@@ -73,7 +74,7 @@ export class Model {
   readonly inputName: string;
   /** The input's shape as the graph takes it: [N, C, H, W], or [N, H, W, C] for NHWC models. */
   readonly inputShape: [string, number, number, number];
-  /** NHWC for models that take channels last (tf2onnx exports); the engine's maps are NCHW inside. */
+  /** NHWC for models that take channels last (tf2onnx exports), as the graph's ops show it. */
   readonly inputLayout: 'NCHW' | 'NHWC';
   /** [height, width] of the input image. */
   readonly imageSize: [number, number];
@@ -89,6 +90,7 @@ export class Model {
   private aliases = new Map<string, string>();
   /** For a quantized model: the model as it is, which gives the predictions (`graph` is its float twin). */
   private predictor?: { graph: Graph; logits: string; probs: string };
+  private readonly byTensor: Map<string, LayerInfo>;
 
   private constructor(graph: Graph, shapes: Map<string, Known>, logits: string, probs: string, source: string) {
     this.graph = graph;
@@ -103,12 +105,12 @@ export class Model {
       throw new ModelFormatError(`${source}: the input '${input.name}' must be an image [N, C, H, W] with a fixed size, got [${s.join(', ')}]`);
     }
     this.inputShape = [BATCH, s[1] as number, s[2] as number, s[3] as number];
-    const isChannels = (d: number) => d === 1 || d === 3 || d === 4;
-    this.inputLayout = isChannels(s[3] as number) && !isChannels(s[1] as number) ? 'NHWC' : 'NCHW';
+    this.inputLayout = inputLayoutOf(graph, shapes) === NHWC ? 'NHWC' : 'NCHW';
     this.imageSize = this.inputLayout === 'NCHW' ? [s[2] as number, s[3] as number] : [s[1] as number, s[2] as number];
     this.channels = (this.inputLayout === 'NCHW' ? s[1] : s[3]) as number;
     this.numClasses = shapes.get(logits)!.shape![1] as number;
-    this.layers = listLayers(graph, shapes);
+    this.layers = listLayers(graph, shapes, inferLayouts(graph, shapes, this.inputLayout));
+    this.byTensor = new Map(this.layers.map((l) => [l.tensor, l]));
   }
 
   /** Prepare an imported graph (the graph passed in is not changed). */
@@ -141,11 +143,14 @@ export class Model {
 
   /** A layer by tensor name, node name or module path; the default layer when `name` is undefined. */
   layer(name?: string): LayerInfo {
-    if (name === undefined || name === '') return defaultLayer(this.graph, this.layers, this.source);
+    if (name === undefined || name === '') return defaultLayer(this.graph, this.layers, this.source, new Set(this.aliases.values()));
     const alias = this.aliases.get(name);
     if (alias !== undefined && alias !== name) return this.layer(alias);
     if (name === this.inputName) {
-      return { tensor: this.inputName, node: '', op: 'Input', shape: [...this.inputShape], modules: [], index: -1 };
+      if (this.inputLayout === 'NHWC') {
+        throw new OptionError(`${this.source}: layer '${name}' is the model's channels-last image input; explain at a layer after it`);
+      }
+      return { tensor: this.inputName, node: '', op: 'Input', shape: [...this.inputShape], layout: NCHW, spatial: [...this.imageSize], modules: [], index: -1 };
     }
     const pad = producers(this.graph).get(name);
     if (pad && infinitePadding(this.graph, pad)) {
@@ -165,24 +170,50 @@ export class Model {
     return s;
   }
 
-  /** Build a graph variant: exposed tensors, an optional differentiated score, an optional fed layer. */
+  /**
+   * Build a graph variant: exposed tensors, an optional differentiated score, an optional fed
+   * layer. A 4-D layer stored in another layout (NHWC) is exposed, differentiated and fed as
+   * NCHW, the shape its LayerInfo gives; the image input keeps the model's own layout.
+   */
   build(options: BuildOptions): { graph: Graph; outputs: GraphOutputs } {
     const graph = cloneGraph(this.graph);
     const names = new NameScope(graph);
     const shapes = new Map(this.shapes);
-    if (options.feed) cutAt(graph, options.feed, this.shapeOf(options.feed), names);
+    /** Tensors whose values leave or enter the graph transposed to NCHW, with their layout. */
+    const views = new Map<string, string>();
+    for (const t of [...(options.expose ?? []), ...(options.wrt ?? []), ...(options.feed ? [options.feed] : [])]) {
+      const layout = this.byTensor.get(t)?.layout;
+      if (layout && layout !== NCHW && t !== this.inputName) views.set(t, layout);
+    }
+    if (options.feed) {
+      const feed = options.feed;
+      const layout = views.get(feed);
+      if (layout) {
+        // Fed as NCHW: a Transpose back to the stored layout takes the tensor's place.
+        const stored = names.fresh(`${feed}/stored`);
+        for (const n of graph.nodes) n.inputs = n.inputs.map((i) => (i === feed ? stored : i));
+        const nchw = toNchwShape(this.shapeOf(feed), layout);
+        cutAt(graph, feed, nchw, names);
+        graph.nodes.unshift(node(names, 'Transpose', [feed], [stored], { perm: A.ints(permutation(NCHW, layout)) }));
+        shapes.set(stored, this.shapes.get(feed)!);
+        shapes.set(feed, { ...this.shapes.get(feed)!, shape: nchw });
+        views.delete(feed);
+      } else cutAt(graph, feed, this.shapeOf(feed), names);
+    }
 
     // A graph output is the tensor itself. An Identity from a node's output to a graph output
     // is not safe in onnxruntime: its basic optimizer fuses Pad into the next Conv without
     // an edge from the Pad's input producer to the Conv, then removes such an Identity by
     // renaming that producer's output, which leaves the Conv reading a tensor that no longer
     // exists ("... is not a graph input, initializer, or output of a previous node").
-    // Graph inputs (the image, a fed layer, the targets seed) still need an Identity.
+    // Graph inputs (the image, a fed layer, the targets seed) still need an Identity; a layer
+    // stored in another layout than NCHW leaves through a Transpose to NCHW.
     const inputs = new Set(graph.inputs.map((v) => v.name));
-    const alias = (t: string, base: string) => {
-      if (!inputs.has(t) && t !== TARGETS_INPUT) return t;
+    const alias = (t: string, base: string, layer = t) => {
+      const layout = views.get(layer);
+      if (!layout && !inputs.has(t) && t !== TARGETS_INPUT) return t;
       const n = names.fresh(base);
-      graph.nodes.push(node(names, 'Identity', [t], [n]));
+      graph.nodes.push(layout ? node(names, 'Transpose', [t], [n], { perm: A.ints(permutation(layout, NCHW)) }) : node(names, 'Identity', [t], [n]));
       return n;
     };
     // A quantized model's predictions come from the model as it is, run beside the twin
@@ -216,7 +247,7 @@ export class Model {
       const wrt = options.wrt ?? [];
       // d score / d y = targets: the seed of the backward pass.
       const grads = differentiate(graph, [{ tensor: y, grad: TARGETS_INPUT }], wrt, { shapes, source: this.source, variants: options.variants });
-      outputs.gradients = grads.map((g, i) => alias(g, `rsi/out/grad${i}`));
+      outputs.gradients = grads.map((g, i) => alias(g, `rsi/out/grad${i}`, wrt[i]));
     }
     const unique = new Set([outputs.logits, outputs.probs, ...(outputs.score ? [outputs.score] : []), ...outputs.activations, ...outputs.gradients]);
     graph.outputs = [...unique].map((name) => ({ name, dataType: 'float32' as const }));
