@@ -15,6 +15,7 @@ import { makeBatchable, symbolicBatch } from './batching.js';
 import { floatTwin, quantizedOps } from './quantized.js';
 import { foldConstants } from './graph/fold.js';
 import { differentiate, type RuleVariants } from './autodiff/differentiate.js';
+import { checkGradientPath } from './autodiff/gradient-path.js';
 import { defaultLayer, infinitePadding, listLayers, resolveLayer, type LayerInfo } from './layers.js';
 import { NCHW, NHWC, inferLayouts, inputLayoutOf, permutation, toNchwShape } from './layout.js';
 import { dimProduct } from './graph/dims.js';
@@ -246,6 +247,7 @@ export class Model {
       outputs.score = score;
       const wrt = options.wrt ?? [];
       // d score / d y = targets: the seed of the backward pass.
+      checkGradientPath(graph, y, wrt, shapes, this.source);
       const grads = differentiate(graph, [{ tensor: y, grad: TARGETS_INPUT }], wrt, { shapes, source: this.source, variants: options.variants });
       outputs.gradients = grads.map((g, i) => alias(g, `rsi/out/grad${i}`, wrt[i]));
     }

@@ -10,7 +10,7 @@ import { Model } from '../../src/engine/model.js';
 import { inferLayouts } from '../../src/engine/layout.js';
 import { readOnnxFile } from '../../src/node/load-onnx.js';
 import { Pipeline } from '../../src/methods/pipeline.js';
-import { createMethod } from '../../src/methods/registry.js';
+import { METHOD_NAMES, createMethod } from '../../src/methods/registry.js';
 import { OptionError } from '../../src/errors.js';
 import { importTfjsLayers } from '../../src/importers/tfjs/import.js';
 import { loadFixture, relError } from '../helpers/fixtures.js';
@@ -150,5 +150,28 @@ test('TF.js Flatten head: the default is the last conv, not the to_nhwc Transpos
     assert.deepEqual(e!.camShape, [h, w], layer);
     const err = relError(e!.cam, want);
     assert.ok(err < 1e-4, `${layer}: cam relative error ${err}`);
+  }
+});
+
+test("every method explains at an NHWC layer: [H, W] cams; HiResCAM's element-wise map equals torch's NCHW tensors", async () => {
+  const { fx, model } = await prepared('tf2onnx_transposes');
+  const pipeline = new Pipeline(model, runtime);
+  const image = fx.read(fx.meta.samples[0]!.input);
+  const target = fx.meta.samples[0]!.target;
+  const ref = fx.meta.samples[0]!.layers['activation']!;
+  const act = fx.read(ref.activation);
+  const grad = fx.read(ref.gradLogit);
+  const hw = 64;
+  for (const method of METHOD_NAMES) {
+    const [e] = await createMethod(method, pipeline).explain([image], { layer: 'activation', targets: target, steps: 8, baseline: new Float32Array(image.length) } as never);
+    assert.deepEqual(e!.camShape, [8, 8], method);
+    assert.equal(e!.weights.length, 16, method);
+    assert.ok(e!.cam.every(Number.isFinite), method);
+    if (method === 'hirescam') {
+      // HiResCAM: ReLU(sum_k grad_k * A_k) element-wise, from torch's NCHW tensors.
+      const want = new Float32Array(hw);
+      for (let k = 0; k < 16; k++) for (let j = 0; j < hw; j++) want[j]! += grad[k * hw + j]! * act[k * hw + j]!;
+      assert.ok(relError(e!.cam, want.map((v) => Math.max(v, 0))) < 1e-4, method);
+    }
   }
 });
