@@ -40,6 +40,11 @@ export interface LayerListing extends LayerInfo {
   isDefault: boolean;
 }
 
+/** Photos convert to 1 (luminance) or 3 (RGB) channels. */
+function photoChannels(spec: InputSpec): boolean {
+  return spec.channels === undefined || spec.channels === 1 || spec.channels === 3;
+}
+
 export class Classifier {
   readonly pipeline: Pipeline;
 
@@ -48,8 +53,9 @@ export class Classifier {
     readonly runtime: Runtime,
     readonly info: ClassifierInfo,
   ) {
-    const spec = info.inputSpec;
-    this.pipeline = new Pipeline(model, runtime, { blackBaseline: spec ? () => blackBaseline(spec) : undefined });
+    // The black image at the model's size and channels (none when photos cannot be made for it).
+    const spec = this.inputSpec;
+    this.pipeline = new Pipeline(model, runtime, { blackBaseline: spec && photoChannels(spec) ? () => blackBaseline(spec) : undefined });
     if (info.labels && info.labels.length !== model.numClasses) {
       throw new OptionError(`${info.source}: ${info.labels.length} labels for a model with ${model.numClasses} classes`);
     }
@@ -58,8 +64,11 @@ export class Classifier {
   get labels(): string[] | undefined {
     return this.info.labels;
   }
+  /** How images become input tensors (at the model's size, layout and channels); undefined when unknown. */
   get inputSpec(): InputSpec | undefined {
-    return this.info.inputSpec;
+    const spec = this.info.inputSpec;
+    const m = this.model;
+    return spec && { ...spec, size: m.imageSize, layout: m.inputLayout, channels: m.channels };
   }
   /** [height, width] of the model input. */
   get inputSize(): [number, number] {
@@ -120,10 +129,16 @@ export class Classifier {
   }
 
   private requireSpec(): InputSpec {
-    if (!this.info.inputSpec) {
-      throw new OptionError(`${this.info.source}: the model's preprocessing is unknown; give one (--preprocess imagenet|tf|caffe|unit|FILE.json)`);
+    const spec = this.inputSpec;
+    if (!spec) {
+      throw new OptionError(`${this.info.source}: the model's preprocessing is unknown; give one (--preprocess imagenet|tf|caffe|unit|FILE.json, or raw)`);
     }
-    return this.info.inputSpec;
+    if (!photoChannels(spec)) {
+      throw new OptionError(
+        `${this.info.source}: the model takes ${spec.channels} input channels; photos convert only to 3 (RGB) or 1 (luminance), so give the input tensors (and an RSI-Grad-CAM baseline) yourself`,
+      );
+    }
+    return spec;
   }
 
   /** A method by name (built-in or registered), over this classifier's pipeline: ask its `capabilities`. */

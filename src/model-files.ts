@@ -8,6 +8,7 @@
 import { ModelFormatError, OptionError } from './errors.js';
 import { parseOnnx } from './engine/graph/onnx-io.js';
 import type { Graph } from './engine/graph/types.js';
+import { kerasInputScaling } from './engine/input-scaling.js';
 import type { FitMode } from './image/fit.js';
 import { parseInputSpec, type InputSpec } from './image/preprocess.js';
 import { importTfjs, tfjsManifest, type TfjsImportOptions } from './importers/tfjs-model.js';
@@ -25,6 +26,8 @@ export interface ImportedModelFile {
   logits?: string;
   /** Layer names of the original framework -> tensor names. */
   aliases?: Map<string, string>;
+  /** The Keras layer that scales the input inside the model (the model takes raw 0-255 pixels; see defaultPreset). */
+  inputScaling?: string;
 }
 
 /** What sidecar files say about a model. */
@@ -57,7 +60,7 @@ export async function importModelFile(name: string, bytes: Uint8Array, read: Mod
     }
     const weights = await assembleWeights(tfjsManifest(json, name), read, name);
     const imported = importTfjs(json as object, weights, name, options);
-    return { graph: imported.graph, format: 'tfjs', logits: imported.logitsName, aliases: imported.layerNames };
+    return { graph: imported.graph, format: 'tfjs', logits: imported.logitsName, aliases: imported.layerNames, inputScaling: imported.inputScaling?.layer };
   }
   // The parser reads external data synchronously: parse, and whenever it asks for a file not
   // read yet, read that file and parse again (each pass reads one more file, so this ends).
@@ -76,7 +79,7 @@ export async function importModelFile(name: string, bytes: Uint8Array, read: Mod
         const [start, n] = externalDataRange(offset, length, data.length, `${where} file '${location}'`);
         return data.subarray(start, start + n);
       });
-      return { graph, format: 'onnx' };
+      return { graph, format: 'onnx', inputScaling: kerasInputScaling(graph) };
     } catch (e) {
       if (missing === undefined) throw e;
     }

@@ -186,6 +186,28 @@ def tf2onnx_transposes(b, g):
     return dense_head(b, g, 'model/dense', y, 16), 'model/dense/Softmax'
 
 
+def tf2onnx_rescaling(b, g):
+    """Keras Sequential starting with Rescaling(1/255) (the model takes 0-255 pixels); optimised;
+    GlobalAveragePooling2D as a ReduceMean over the NCHW spatial axes."""
+    scale = b.const('sequential/rescaling/Cast/x:0', np.array(1 / 255, dtype=np.float32))
+    offset = b.const('sequential/rescaling/Cast_1/x:0', np.array(0, dtype=np.float32))
+    y = b.op('Mul', 'sequential/rescaling/mul', ['input_1', scale], lambda u, v: u * v)
+    y = b.op('Add', 'sequential/rescaling/add', [y, offset], lambda u, v: u + v)
+    y = b.transpose('sequential/conv2d/BiasAdd__6', y, [0, 3, 1, 2])
+    w1 = b.const('sequential/conv2d/Conv2D/ReadVariableOp:0', weight(g, (8, 3, 3, 3), 27))
+    b1 = b.const('sequential/conv2d/BiasAdd/ReadVariableOp:0', bias(g, 8))
+    y = b.conv('sequential/conv2d/BiasAdd', y, w1, b1, pads=(1, 1, 1, 1))
+    y = b.op('Relu', 'sequential/conv2d/Relu', [y], torch.relu)
+    y = b.maxpool('sequential/max_pooling2d/MaxPool', y, 2)
+    w2 = b.const('sequential/conv2d_1/Conv2D/ReadVariableOp:0', weight(g, (16, 8, 3, 3), 72))
+    b2 = b.const('sequential/conv2d_1/BiasAdd/ReadVariableOp:0', bias(g, 16))
+    y = b.conv('sequential/conv2d_1/BiasAdd', y, w2, b2, pads=(1, 1, 1, 1))
+    y = b.op('Relu', 'sequential/conv2d_1/Relu', [y], torch.relu)
+    y = b.op('ReduceMean', 'sequential/global_average_pooling2d/Mean', [y], lambda u: u.mean(dim=(2, 3)),
+             axes=[2, 3], keepdims=0)
+    return dense_head(b, g, 'sequential/dense', y, 16), 'sequential/dense/Softmax'
+
+
 TF2ONNX = collections.OrderedDict([
     ('tf2onnx_flatten', (tf2onnx_flatten, ['conv2d', 'max_pooling2d_1'],
                          'tf2onnx (optimised) Keras Sequential: NHWC input, one Transpose after it and one before '
@@ -194,6 +216,9 @@ TF2ONNX = collections.OrderedDict([
                             'tf2onnx (before optimisation) Keras functional model: Transposes around every Conv, '
                             'MaxPool and BatchNormalization, BiasAdd and ReLU and the residual Add on NHWC maps, '
                             'ReduceMean over axes 1, 2')),
+    ('tf2onnx_rescaling', (tf2onnx_rescaling, ['conv2d', 'conv2d_1'],
+                           'tf2onnx (optimised) Keras Sequential starting with Rescaling(1/255): Mul and Add on the NHWC '
+                           'input (the model takes 0-255 pixels), ReduceMean over axes 2, 3 as the pooling head')),
 ])
 
 
@@ -253,7 +278,10 @@ def export_tf2onnx(name, seed):
     samples = []
     layer_meta = []
     for i, rule in enumerate(['argmax', 'fixed']):
-        x = torch.randn(shape, generator=gx).double().requires_grad_(True)
+        x = torch.randn(shape, generator=gx).double()
+        if name == 'tf2onnx_rescaling':
+            x = (x * 60 + 128).clamp(0, 255).float().double()  # pixel-like values; float32-exact
+        x.requires_grad_(True)
         b = Builder('input_1', x)
         build(b, rng(seed))
         lg = b.vals[logits]

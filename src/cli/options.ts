@@ -10,13 +10,15 @@ import { DEFAULT_WEIGHTING, WEIGHTINGS, type Weighting } from '../methods/weight
 import type { Classifier } from '../classifier.js';
 import type { Target } from '../methods/targets.js';
 import { loadModel } from '../node/load-model.js';
+import { preprocessHelp } from './preprocess-help.js';
 import { progressBar } from './progress.js';
 import { interruptSignal } from './interrupt.js';
 
 export function addModelOptions(cmd: Command): Command {
   return cmd
     .requiredOption('-m, --model <src>', 'model: a .onnx file, a TF.js model.json, an http(s) URL, or a catalogue name (mobilenet_v1_0.25_224 ...)')
-    .option('--preprocess <preset|file>', 'input preprocessing: imagenet, tf, caffe, unit, or a JSON file (default: from the model)')
+    .option('--preprocess <preset|file>', 'input preprocessing: imagenet, tf, caffe, unit, raw (see below), or a JSON file (default: from the model)')
+    .addHelpText('after', preprocessHelp())
     .addOption(new Option('--fit <mode>', 'how photos fit the model input (default: from the model)').choices(FIT_MODES as string[]))
     .option('--threads <n>', 'onnxruntime threads (default: all cores)', intArg('--threads', 1))
     .option('--cache-dir <dir>', 'download cache (default: $RSI_GRAD_CAM_CACHE or ~/.cache/rsi-grad-cam)');

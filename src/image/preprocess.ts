@@ -5,8 +5,16 @@
  *     value = (pixel[c] * scale - mean[c]) / std[c]
  * with pixel in 0-255, so `mean` and `std` are on the scale AFTER multiplying by `scale`
  * (imagenet: scale 1/255, mean 0.485...; caffe: scale 1, mean 123.68...). `mean` and `std`
- * are always listed as [r, g, b]; `channelOrder` only decides the order of the channels in
- * the tensor.
+ * are listed as [r, g, b]; `channelOrder` only decides the order of the channels in the
+ * tensor.
+ *
+ * A model with one input channel gets the luminance L = 0.299 R + 0.587 G + 0.114 B
+ * (ITU-R BT.601, as PIL's convert('L') and TensorFlow's rgb_to_grayscale compute it):
+ *     value = (L * scale - mean) / std
+ * with `mean` and `std` given as one number each, or as [r, g, b] (then weighted the same
+ * way, so a preset means the same for a grey image in either form). Other channel counts
+ * (2, 4, ...) have no single meaning for a photo (alpha? infrared?), so photos are refused
+ * for them: preprocess such tensors yourself.
  */
 import { OptionError } from '../errors.js';
 import { gaussianBlurRgb } from './blur.js';
@@ -22,17 +30,19 @@ export interface InputSpec {
   /** Tensor layout; the engine's graphs are NCHW (NHWC is kept for information / export). */
   layout: Layout;
   channelOrder: ChannelOrder;
-  /** Per-channel mean [r, g, b], on the scale after multiplying by `scale`. */
-  mean: [number, number, number];
-  /** Per-channel std [r, g, b], on the scale after multiplying by `scale`. */
-  std: [number, number, number];
+  /** Per-channel mean [r, g, b] (or [grey] for one channel), on the scale after multiplying by `scale`. */
+  mean: number[];
+  /** Per-channel std [r, g, b] (or [grey] for one channel), on the scale after multiplying by `scale`. */
+  std: number[];
   /** Factor applied to the 0-255 pixel before subtracting the mean. */
   scale: number;
+  /** Input channels of the model: 3 (RGB, in channelOrder) or 1 (luminance). Default 3. */
+  channels?: number;
 }
 
-export type PresetName = 'imagenet' | 'tf' | 'caffe' | 'unit';
+export type PresetName = 'imagenet' | 'tf' | 'caffe' | 'unit' | 'raw';
 
-const PRESET_VALUES: Record<PresetName, Omit<InputSpec, 'size' | 'layout'>> = {
+const PRESET_VALUES: Record<PresetName, Omit<InputSpec, 'size' | 'layout' | 'channels'>> = {
   // torchvision: x/255, minus mean, over std.
   imagenet: { channelOrder: 'RGB', scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
   // TF / Keras MobileNet, Inception: x/127.5 - 1.
@@ -41,15 +51,45 @@ const PRESET_VALUES: Record<PresetName, Omit<InputSpec, 'size' | 'layout'>> = {
   caffe: { channelOrder: 'BGR', scale: 1, mean: [123.68, 116.779, 103.939], std: [1, 1, 1] },
   // x/255.
   unit: { channelOrder: 'RGB', scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1] },
+  // x: 0-255 as it is, for models that scale inside (a Keras Rescaling / Normalization layer).
+  raw: { channelOrder: 'RGB', scale: 1, mean: [0, 0, 0], std: [1, 1, 1] },
 };
+
+/**
+ * What each preset computes, for help texts and the README (x is the 0-255 pixel, per
+ * channel; one-channel models use the luminance).
+ */
+export const PRESET_FORMULAS: Record<PresetName, string> = {
+  imagenet: '(x/255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225], RGB (torchvision)',
+  tf: 'x/127.5 - 1, RGB (Keras / TF.js MobileNet, Inception, Teachable Machine)',
+  caffe: 'x - [103.939, 116.779, 123.68] in B, G, R order (Keras VGG16, ResNet50)',
+  unit: 'x/255, RGB',
+  raw: 'x, 0-255 as it is (models that rescale inside: Keras Rescaling / Normalization)',
+};
+
+/**
+ * The preset a model gets when nothing (catalogue, sidecar, option) says otherwise: `raw`
+ * when a Keras Rescaling / Normalization layer scales its input inside the model, `tf` for
+ * other TF.js models (Keras and Teachable Machine scale to [-1, 1]); none for other ONNX
+ * models (the caller must ask).
+ */
+export function defaultPreset(format: 'onnx' | 'tfjs', scalesInput: boolean): PresetName | undefined {
+  if (scalesInput) return 'raw';
+  return format === 'tfjs' ? 'tf' : undefined;
+}
+
+/** BT.601 luminance weights of R, G and B. */
+export const LUMINANCE: readonly [number, number, number] = [0.299, 0.587, 0.114];
 
 export const PRESET_NAMES = Object.keys(PRESET_VALUES) as PresetName[];
 
-/** A preset (imagenet, tf, caffe, unit) for the given input size (default 224x224, NCHW). */
-export function presetSpec(name: PresetName, size: [number, number] = [224, 224], layout: Layout = 'NCHW'): InputSpec {
+/** A preset (imagenet, tf, caffe, unit, raw) for the given input size (default 224x224, NCHW, 3 channels). */
+export function presetSpec(name: PresetName, size: [number, number] = [224, 224], layout: Layout = 'NCHW', channels?: number): InputSpec {
   const p = PRESET_VALUES[name];
   if (!p) throw new OptionError(`preprocess: unknown preset '${name}' (expected one of ${PRESET_NAMES.join(', ')})`);
-  return { size: [size[0], size[1]], layout, channelOrder: p.channelOrder, scale: p.scale, mean: [...p.mean], std: [...p.std] };
+  const spec: InputSpec = { size: [size[0], size[1]], layout, channelOrder: p.channelOrder, scale: p.scale, mean: [...p.mean], std: [...p.std] };
+  if (channels !== undefined) spec.channels = channels;
+  return spec;
 }
 
 /** True when `name` is one of the preset names. */
@@ -59,10 +99,11 @@ export function isPresetName(name: string): name is PresetName {
 
 /**
  * Validates a JSON value describing an InputSpec. Fields: size [h, w], layout, channelOrder,
- * mean [r, g, b], std [r, g, b], scale, and optionally `preset` (a preset name whose values
- * fill the fields not given). Without `preset`, mean, std and scale are required. size
- * defaults to defaults.size or [224, 224], layout to NCHW, channelOrder to RGB.
- * `source` (file name) is named in every OptionError.
+ * mean [r, g, b], std [r, g, b], scale, channels (1 or 3), and optionally `preset` (a preset
+ * name whose values fill the fields not given). Without `preset`, mean, std and scale are
+ * required; for a one-channel model they may be one number each ([0.1307]). size defaults
+ * to defaults.size or [224, 224], layout to NCHW, channelOrder to RGB, channels to
+ * defaults.channels. `source` (file name) is named in every OptionError.
  */
 export function parseInputSpec(value: unknown, source: string, defaults: Partial<InputSpec> = {}): InputSpec {
   const fail = (field: string, msg: string): never => {
@@ -72,22 +113,25 @@ export function parseInputSpec(value: unknown, source: string, defaults: Partial
     throw new OptionError(`${source}: expected a JSON object with size, layout, channelOrder, mean, std, scale`);
   }
   const o = value as Record<string, unknown>;
-  const known = ['preset', 'size', 'layout', 'channelOrder', 'mean', 'std', 'scale'];
+  const known = ['preset', 'size', 'layout', 'channelOrder', 'mean', 'std', 'scale', 'channels'];
   for (const k of Object.keys(o)) if (!known.includes(k)) fail(k, `is unknown (expected ${known.join(', ')})`);
   let base: Partial<InputSpec> = { layout: 'NCHW', channelOrder: 'RGB', ...defaults };
   if (o.preset !== undefined) {
     if (typeof o.preset !== 'string' || !isPresetName(o.preset)) fail('preset', `must be one of ${PRESET_NAMES.join(', ')}`);
     base = { ...base, ...PRESET_VALUES[o.preset as PresetName] };
   }
-  const triple = (field: 'mean' | 'std', positive: boolean): [number, number, number] => {
+  const channels = o.channels ?? base.channels;
+  if (channels !== undefined && channels !== 1 && channels !== 3) fail('channels', `must be 1 (luminance) or 3 (RGB), got ${JSON.stringify(channels)}`);
+  const triple = (field: 'mean' | 'std', positive: boolean): number[] => {
     const v = o[field] ?? base[field];
     if (v === undefined) fail(field, 'is required (or give a preset)');
-    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-      fail(field, `must be three numbers [r, g, b], got ${JSON.stringify(v)}`);
+    const lengthOk = Array.isArray(v) && (v.length === 3 || (v.length === 1 && channels === 1));
+    if (!lengthOk || !(v as unknown[]).every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      fail(field, `must be three numbers [r, g, b]${channels === 1 ? ' or one [grey]' : ''}, got ${JSON.stringify(v)}`);
     }
     const t = v as number[];
     if (positive && !t.every((x) => x > 0)) fail(field, `must be positive, got ${JSON.stringify(v)}`);
-    return [t[0]!, t[1]!, t[2]!];
+    return [...t];
   };
   const sizeV = o.size ?? base.size ?? [224, 224];
   if (!Array.isArray(sizeV) || sizeV.length !== 2 || !sizeV.every((x) => Number.isInteger(x) && x >= 1)) {
@@ -101,7 +145,7 @@ export function parseInputSpec(value: unknown, source: string, defaults: Partial
   if (scale === undefined) fail('scale', 'is required (or give a preset)');
   if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 0) fail('scale', `must be a positive number, got ${JSON.stringify(scale)}`);
   const s = sizeV as number[];
-  return {
+  const spec: InputSpec = {
     size: [s[0]!, s[1]!],
     layout: layout as Layout,
     channelOrder: order as ChannelOrder,
@@ -109,12 +153,41 @@ export function parseInputSpec(value: unknown, source: string, defaults: Partial
     std: triple('std', true),
     scale: scale as number,
   };
+  if (channels !== undefined) spec.channels = channels as number;
+  return spec;
 }
 
-/** The tensor shape for one image: [1, 3, h, w] (NCHW) or [1, h, w, 3] (NHWC). */
+/** The tensor shape for one image: [1, C, h, w] (NCHW) or [1, h, w, C] (NHWC). */
 export function tensorShape(spec: InputSpec): number[] {
   const [h, w] = spec.size;
-  return spec.layout === 'NCHW' ? [1, 3, h, w] : [1, h, w, 3];
+  const c = spec.channels ?? 3;
+  return spec.layout === 'NCHW' ? [1, c, h, w] : [1, h, w, c];
+}
+
+/**
+ * Per tensor channel: value = sum_k weight[k] * pixel[k] * a + b. Three channels read R, G or
+ * B (in channelOrder); one channel reads the luminance. Other counts are refused.
+ */
+function channelMaps(spec: InputSpec): { weights: number[][]; a: number[]; b: number[] } {
+  const c = spec.channels ?? 3;
+  const pick = (v: number[], k: number) => v[v.length === 1 ? 0 : k]!;
+  if (c === 1) {
+    const grey = (v: number[]) => (v.length === 1 ? v[0]! : LUMINANCE.reduce((sum, w, k) => sum + w * v[k]!, 0));
+    const m = grey(spec.mean);
+    const sd = grey(spec.std);
+    return { weights: [[...LUMINANCE]], a: [spec.scale / sd], b: [-m / sd] };
+  }
+  if (c !== 3) {
+    throw new OptionError(
+      `preprocess: the model takes ${c} input channels; photos convert only to 3 (RGB) or 1 (luminance) channels, so give the input tensors yourself (Classifier.explain with Float32Arrays)`,
+    );
+  }
+  const src = spec.channelOrder === 'RGB' ? [0, 1, 2] : [2, 1, 0];
+  return {
+    weights: src.map((k) => [0, 1, 2].map((j) => (j === k ? 1 : 0))),
+    a: src.map((k) => spec.scale / pick(spec.std, k)),
+    b: src.map((k) => -pick(spec.mean, k) / pick(spec.std, k)),
+  };
 }
 
 /**
@@ -126,21 +199,19 @@ export function toTensor(img: RgbImage, spec: InputSpec): Float32Array {
   if (img.width !== w || img.height !== h) {
     throw new OptionError(`preprocess: image is ${img.width}x${img.height} but the model input is ${w}x${h}; fit it first`);
   }
-  // Per output channel: which RGB channel it reads, and value = px * a + b.
-  const srcC = spec.channelOrder === 'RGB' ? [0, 1, 2] : [2, 1, 0];
-  const a = srcC.map((c) => spec.scale / spec.std[c]!);
-  const b = srcC.map((c) => -spec.mean[c]! / spec.std[c]!);
+  const { weights, a, b } = channelMaps(spec);
+  const channels = weights.length;
   const n = h * w;
-  const out = new Float32Array(n * 3);
+  const out = new Float32Array(n * channels);
   const px = img.data;
-  if (spec.layout === 'NCHW') {
-    for (let c = 0; c < 3; c++) {
-      const s = srcC[c]!, ac = a[c]!, bc = b[c]!, off = c * n;
-      for (let i = 0; i < n; i++) out[off + i] = px[i * 3 + s]! * ac + bc;
-    }
-  } else {
+  // Element (pixel i, channel c) goes to c * n + i (NCHW) or i * channels + c (NHWC).
+  const [strideC, strideI] = spec.layout === 'NCHW' ? [n, 1] : [1, channels];
+  for (let c = 0; c < channels; c++) {
+    const [wr, wg, wb] = weights[c]! as [number, number, number];
+    const ac = a[c]!, bc = b[c]!;
     for (let i = 0; i < n; i++) {
-      for (let c = 0; c < 3; c++) out[i * 3 + c] = px[i * 3 + srcC[c]!]! * a[c]! + b[c]!;
+      const v = px[i * 3]! * wr + px[i * 3 + 1]! * wg + px[i * 3 + 2]! * wb;
+      out[c * strideC + i * strideI] = v * ac + bc;
     }
   }
   return out;

@@ -8,10 +8,11 @@ import path from 'node:path';
 import { Classifier } from '../classifier.js';
 import { findCatalogueEntry, CATALOGUE } from '../catalogue.js';
 import { Model } from '../engine/model.js';
+import { kerasInputScaling } from '../engine/input-scaling.js';
 import type { Graph } from '../engine/graph/types.js';
 import type { Runtime, RuntimeOptions } from '../engine/runtime/runtime.js';
 import { ModelFormatError } from '../errors.js';
-import { presetSpec, type InputSpec, type PresetName } from '../image/preprocess.js';
+import { defaultPreset, presetSpec, type InputSpec, type PresetName } from '../image/preprocess.js';
 import { readSidecars, type ModelSidecars } from '../model-files.js';
 import { modelRelativePath, weightFileNames } from '../model-paths.js';
 import type { FitMode } from '../image/fit.js';
@@ -64,28 +65,31 @@ export async function loadModel(source: string, options: LoadModelOptions = {}):
   let graph: Graph;
   let logits: string | undefined;
   let layerNames: Map<string, string> | undefined;
+  let scalesInside = false;
   const isTfjs = /\.json$/i.test(file);
   if (isTfjs) {
     const imported = await loadTfjsModelFromFile(file, { inputSize: options.inputSize });
     graph = imported.graph;
     logits = imported.logitsName;
     layerNames = imported.layerNames;
+    scalesInside = imported.inputScaling !== undefined;
   } else {
     graph = await readOnnxFile(file);
+    scalesInside = kerasInputScaling(graph) !== undefined;
   }
   const model = Model.prepare(graph, { source, logits, inputSize: options.inputSize, aliases: layerNames });
 
-  const defaults: Partial<InputSpec> = { size: model.imageSize, layout: model.inputLayout };
+  const defaults: Partial<InputSpec> = { size: model.imageSize, layout: model.inputLayout, channels: model.channels };
   const side = entry ? {} : await sidecars(file);
   let spec = carried.spec ?? side.spec;
   if (options.preprocess !== undefined) {
     spec = typeof options.preprocess === 'string' ? await resolveInputSpec(options.preprocess, defaults) : options.preprocess;
-  } else if (!spec && isTfjs) {
-    // Keras and Teachable Machine image models scale to [-1, 1].
-    spec = presetSpec('tf', model.imageSize);
+  } else if (!spec) {
+    const preset = defaultPreset(isTfjs ? 'tfjs' : 'onnx', scalesInside);
+    if (preset) spec = presetSpec(preset, model.imageSize);
   }
   if (spec) {
-    spec = { ...spec, size: model.imageSize, layout: model.inputLayout };
+    spec = { ...spec, size: model.imageSize, layout: model.inputLayout, channels: model.channels };
   }
   const runtime = options.runtime ?? createNodeRuntime(options.runtimeOptions);
   return new Classifier(model, runtime, {

@@ -26,6 +26,12 @@ export interface TfjsImport {
   /** The tensor feeding a final softmax, when the model ends in one. */
   logitsName?: string;
   /**
+   * The layer that scales the image inside the model (a Rescaling or Normalization applied
+   * to the input, possibly after layers that do nothing at inference): such a model takes
+   * raw 0-255 pixels.
+   */
+  inputScaling?: { layer: string; className: string };
+  /**
    * Keras layer name -> tensor name. Nested layers appear as `outer/inner` and, when the
    * name is unique in the model, as `inner`; the k-th extra call of a shared layer as `name:k`.
    */
@@ -54,6 +60,9 @@ class Importer {
   private readonly layerNames = new Map<string, string>();
   /** Layer output tensors with their Keras shapes, to check against shape inference. */
   private readonly layerTensors: KTensor[] = [];
+  /** Tensors that still hold the input image unchanged (it went only through identities). */
+  private readonly rawImage = new Set([TFJS_INPUT_NAME]);
+  private inputScaling?: { layer: string; className: string };
 
   constructor(
     private readonly model: ModelSpec,
@@ -100,6 +109,7 @@ class Importer {
       inputSize: [h, w, c],
       outputName,
       logitsName: findLogits(graph, outputName),
+      inputScaling: this.inputScaling,
       layerNames: this.layerNames,
     };
   }
@@ -209,6 +219,10 @@ class Importer {
     const out = this.finish(result, base, mark);
     this.register(path, out.name);
     this.layerTensors.push(out);
+    if (inputs.length === 1 && this.rawImage.has(inputs[0]!.name)) {
+      if (SCALING_LAYERS.has(layer.className)) this.inputScaling ??= { layer: display, className: layer.className };
+      else if (identityAtInference(layer.className)) this.rawImage.add(out.name);
+    }
     return [out];
   }
 
@@ -267,6 +281,14 @@ class Importer {
   private checkShapes(): void {
     checkTrackedShapes(this.b.graph, this.layerTensors, this.source);
   }
+}
+
+/** Keras layers that scale pixels; at a model's input they mean it takes raw 0-255 values. */
+const SCALING_LAYERS = new Set(['Rescaling', 'Normalization']);
+
+/** Layers that pass the image through unchanged at inference (dropout, noise, augmentation). */
+function identityAtInference(className: string): boolean {
+  return /Dropout|Noise|^Random(Flip|Rotation|Zoom|Translation|Contrast|Brightness)$|^ActivityRegularization$/.test(className);
 }
 
 /** The tensor feeding a final Softmax, looking through reshapes and identities after it. */

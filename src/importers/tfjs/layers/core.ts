@@ -1,4 +1,7 @@
-/** Layers that do nothing at inference (dropout and noise); they still get a named output. */
+/**
+ * Layers that do nothing at inference (dropout, noise, and Keras's random augmentation
+ * layers, which pass images through unchanged outside training); they still get a named output.
+ */
 import { single, type Converter } from '../context.js';
 
 const identity: Converter = (ctx) => single(ctx);
@@ -12,4 +15,10 @@ export const coreConverters: Record<string, Converter> = {
   GaussianNoise: identity,
   AlphaDropout: identity,
   ActivityRegularization: identity,
+  RandomFlip: identity,
+  RandomRotation: identity,
+  RandomZoom: identity,
+  RandomTranslation: identity,
+  RandomContrast: identity,
+  RandomBrightness: identity,
 };
