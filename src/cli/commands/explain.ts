@@ -13,6 +13,7 @@ import {
   type MethodOpts, type ModelOpts, type PictureOpts,
 } from '../options.js';
 import { progressBar } from '../progress.js';
+import { explanationWarning } from '../warnings.js';
 
 type ExplainOpts = ModelOpts & MethodOpts & PictureOpts & { method: string; out: string; raw?: boolean };
 
@@ -47,6 +48,7 @@ Examples:
       const bar = progressBar('explain', 'images');
       const started = performance.now();
       const summaries: string[] = [];
+      const warnings: string[] = [];
       try {
         for (const [i, file] of images.entries()) {
           bar.update(path.basename(file), i, images.length);
@@ -58,8 +60,11 @@ Examples:
           await writeFileAtomic(`${stem}.png`, await encodePng(overlay));
           if (o.raw) await writeFileAtomic(`${stem}.json`, new TextEncoder().encode(`${JSON.stringify(rawJson(classifier, r, loadMs, explainMs))}\n`));
           const e = r.explanation;
+          const what = e.objective.kind === 'class' ? classifier.label(e.target) : classifier.describeTarget(e.objective);
           const value = e.objective.kind === 'class' ? `p=${e.probability.toFixed(3)}` : `score=${e.score.toPrecision(4)}`;
-          summaries.push(`${file}: ${e.objective.kind === 'class' ? classifier.label(e.target) : classifier.describeTarget(e.objective)} (${value}) -> ${stem}.png`);
+          summaries.push(`${file}: ${what} (${value}) -> ${stem}.png`);
+          const warning = explanationWarning(file, e, what);
+          if (warning) warnings.push(warning);
         }
         bar.update('', images.length, images.length);
       } finally {
@@ -67,6 +72,7 @@ Examples:
         await classifier.dispose();
       }
       for (const s of summaries) process.stdout.write(`${s}\n`);
+      for (const w of warnings) process.stderr.write(`${w}\n`);
       process.stdout.write(`${images.length} image${images.length === 1 ? '' : 's'} explained with ${method} in ${((performance.now() - started) / 1000).toFixed(1)} s (model load ${(loadMs / 1000).toFixed(1)} s)\n`);
     });
 }
