@@ -110,7 +110,9 @@ export class Model {
     this.imageSize = this.inputLayout === 'NCHW' ? [s[2] as number, s[3] as number] : [s[1] as number, s[2] as number];
     this.channels = (this.inputLayout === 'NCHW' ? s[1] : s[3]) as number;
     this.numClasses = shapes.get(logits)!.shape![1] as number;
-    this.layers = listLayers(graph, shapes, inferLayouts(graph, shapes, this.inputLayout));
+    // The probabilities the engine appends are the model's output, not a layer: the logit
+    // score does not depend on them at all.
+    this.layers = listLayers(graph, shapes, inferLayouts(graph, shapes, this.inputLayout)).filter((l) => l.tensor !== probs);
     this.byTensor = new Map(this.layers.map((l) => [l.tensor, l]));
   }
 
@@ -157,6 +159,7 @@ export class Model {
     if (pad && infinitePadding(this.graph, pad)) {
       throw new OptionError(`${this.source}: layer '${name}' is padding with an infinite value (before a max pooling), which no cam can use; explain at the pooling output`);
     }
+    if (name === this.probs) throw new OptionError(`${this.source}: '${name}' holds the model's output probabilities, not a layer to explain at`);
     if (this.graph.initializers.has(name) || (this.shapes.has(name) && !this.layers.some((l) => l.tensor === name))) {
       throw new OptionError(`${this.source}: layer '${name}' does not depend on the input image, so it cannot explain a prediction`);
     }
