@@ -1,5 +1,6 @@
 /**
- * Which axis of each 4-D tensor is the batch, the channels, the height and the width.
+ * Which axis of each 4-D tensor is the batch, which the channels, and so which two are the
+ * height and the width (in their stored order).
  *
  * ONNX's Conv, pooling and normalisation ops work on NCHW. Exporters from channels-last
  * frameworks keep their own layout between those ops: tf2onnx puts a Transpose before and
@@ -59,6 +60,16 @@ function isLayout(s: string): boolean {
 }
 
 /**
+ * Only where the batch and the channels lie is tracked: the two other axes are H and W in
+ * the order they are stored, as the model's own ops and frameworks see them (after a Keras
+ * Permute that swaps them, the next pooling's "height" is the first of them).
+ */
+function canonical(roles: string): Layout {
+  let spatial = 0;
+  return [...roles].map((r) => (r === 'N' || r === 'C' ? r : 'HW'[spatial++])).join('');
+}
+
+/**
  * Axis roles of every 4-D tensor whose roles follow from the graph. `inputLayout`, when
  * given, seeds the graph input; otherwise the input's layout is found from the ops it feeds.
  */
@@ -68,7 +79,7 @@ export function inferLayouts(graph: Graph, shapes: Map<string, Known>, inputLayo
   let changed = false;
   const set = (t: string, l: Layout) => {
     if (!rank4(t) || layouts.has(t) || !isLayout(l)) return;
-    layouts.set(t, l);
+    layouts.set(t, canonical(l));
     changed = true;
   };
   const input = graph.inputs[0]?.name;
