@@ -10,7 +10,8 @@ import { Model } from '../../src/engine/model.js';
 import { inferLayouts } from '../../src/engine/layout.js';
 import { readOnnxFile } from '../../src/node/load-onnx.js';
 import { Pipeline } from '../../src/methods/pipeline.js';
-import { METHOD_NAMES, createMethod } from '../../src/methods/registry.js';
+import { createMethod, methodNames } from '../../src/methods/registry.js';
+import { optionsFor } from '../../src/methods/method.js';
 import { OptionError } from '../../src/errors.js';
 import { importTfjsLayers } from '../../src/importers/tfjs/import.js';
 import { loadFixture, relError } from '../helpers/fixtures.js';
@@ -162,8 +163,9 @@ test("every method explains at an NHWC layer: [H, W] cams; HiResCAM's element-wi
   const act = fx.read(ref.activation);
   const grad = fx.read(ref.gradLogit);
   const hw = 64;
-  for (const method of METHOD_NAMES) {
-    const [e] = await createMethod(method, pipeline).explain([image], { layer: 'activation', targets: target, steps: 8, baseline: new Float32Array(image.length) } as never);
+  for (const method of methodNames()) {
+    const m = createMethod(method, pipeline);
+    const [e] = await m.explain([image], optionsFor(m, { layer: 'activation', targets: target, steps: 8, baseline: new Float32Array(image.length) }));
     assert.deepEqual(e!.camShape, [8, 8], method);
     assert.equal(e!.weights.length, 16, method);
     assert.ok(e!.cam.every(Number.isFinite), method);
