@@ -78,6 +78,17 @@ export function defaultPreset(format: 'onnx' | 'tfjs', scalesInput: boolean): Pr
   return format === 'tfjs' ? 'tf' : undefined;
 }
 
+/**
+ * The preprocessing a model gets when no option overrides it, in the CLI and the page alike:
+ * what it carries (catalogue entry, sidecar file), else its default preset (defaultPreset) at
+ * `size`; undefined when neither says (the caller must ask).
+ */
+export function modelDefaultSpec(carried: InputSpec | undefined, format: 'onnx' | 'tfjs', scalesInput: boolean, size?: [number, number]): InputSpec | undefined {
+  if (carried) return carried;
+  const preset = defaultPreset(format, scalesInput);
+  return preset ? presetSpec(preset, size) : undefined;
+}
+
 /** BT.601 luminance weights of R, G and B. */
 export const LUMINANCE: readonly [number, number, number] = [0.299, 0.587, 0.114];
 

@@ -12,7 +12,7 @@ import { kerasInputScaling } from '../engine/input-scaling.js';
 import type { Graph } from '../engine/graph/types.js';
 import type { Runtime, RuntimeOptions } from '../engine/runtime/runtime.js';
 import { ModelFormatError } from '../errors.js';
-import { defaultPreset, presetSpec, type InputSpec, type PresetName } from '../image/preprocess.js';
+import { modelDefaultSpec, presetSpec, type InputSpec, type PresetName } from '../image/preprocess.js';
 import { readSidecars, type ModelSidecars } from '../model-files.js';
 import { modelRelativePath, weightFileNames } from '../model-paths.js';
 import type { FitMode } from '../image/fit.js';
@@ -81,12 +81,9 @@ export async function loadModel(source: string, options: LoadModelOptions = {}):
 
   const defaults: Partial<InputSpec> = { size: model.imageSize, layout: model.inputLayout, channels: model.channels };
   const side = entry ? {} : await sidecars(file);
-  let spec = carried.spec ?? side.spec;
+  let spec = modelDefaultSpec(carried.spec ?? side.spec, isTfjs ? 'tfjs' : 'onnx', scalesInside, model.imageSize);
   if (options.preprocess !== undefined) {
     spec = typeof options.preprocess === 'string' ? await resolveInputSpec(options.preprocess, defaults) : options.preprocess;
-  } else if (!spec) {
-    const preset = defaultPreset(isTfjs ? 'tfjs' : 'onnx', scalesInside);
-    if (preset) spec = presetSpec(preset, model.imageSize);
   }
   if (spec) {
     spec = { ...spec, size: model.imageSize, layout: model.inputLayout, channels: model.channels };

@@ -2,8 +2,10 @@
  * The page under test: built once (when its sources are newer than the build), served by the
  * real `rsi-grad-cam serve`, driven in Debian's Chromium through playwright-core.
  */
+import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT } from './fixtures.js';
@@ -111,4 +113,54 @@ export async function waitForRuns(page: Page, runs: number, timeout = 120_000): 
 export async function pageRaw<T>(page: Page, method: string): Promise<T> {
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator(`.tile[data-method="${method}"] [data-download="json"]`).click()]);
   return JSON.parse(readFileSync(await download.path(), 'utf8')) as T;
+}
+
+/** The JSON the CLI writes with --raw (the fields the tests compare). */
+export type RawJson = { method: string; layer: string; target: { index: number; label: string }; camShape: [number, number]; cam: number[]; weights: number[]; probability: number; topk: { index: number }[]; completenessError?: number; steps?: number };
+
+/** `rsi-grad-cam explain --raw` for one photo and method; returns the JSON it wrote. */
+export function cliRaw(image: string, model: string, method: string, extra: string[] = []): RawJson {
+  const out = mkdtempSync(path.join(tmpdir(), 'rsi-web-cli-'));
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts'), 'explain', image, '--model', model, '--method', method, '--raw', '--threads', '2', '-o', out, ...extra], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return JSON.parse(readFileSync(path.join(out, `${path.parse(image).name}.${method}.json`), 'utf8')) as RawJson;
+}
+
+/** The page's cam equals the CLI's to `tol` (same method, layer, target and shape); returns the largest difference. */
+export function assertSameCam(pageJson: RawJson, cli: RawJson, tol: number, label: string): number {
+  assert.equal(pageJson.method, cli.method, label);
+  assert.equal(pageJson.layer, cli.layer, label);
+  assert.deepEqual(pageJson.target, cli.target, label);
+  assert.deepEqual(pageJson.camShape, cli.camShape, label);
+  assert.equal(pageJson.cam.length, cli.cam.length, label);
+  assert.ok(cli.cam.some((v) => v > 0), `${label}: the CLI's cam is all zero`);
+  let worst = 0;
+  for (let i = 0; i < cli.cam.length; i++) worst = Math.max(worst, Math.abs(pageJson.cam[i]! - cli.cam[i]!));
+  assert.ok(worst <= tol, `${label}: cam differs from the CLI by ${worst} (> ${tol})`);
+  return worst;
+}
+
+/** Drop files on the page as a user drags them from a file manager. */
+export async function dropFiles(page: Page, files: { name: string; bytes: Buffer; type?: string }[]): Promise<void> {
+  const payload = files.map((f) => ({ name: f.name, type: f.type ?? '', data: [...f.bytes] }));
+  await page.evaluate((list) => {
+    const dt = new DataTransfer();
+    for (const f of list) dt.items.add(new File([new Uint8Array(f.data)], f.name, { type: f.type }));
+    document.querySelector('.results')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, payload);
+}
+
+/** Tick exactly `methods` among the page's method checkboxes. */
+export async function setMethods(page: Page, methods: string[]): Promise<void> {
+  for (const box of await page.locator('#methods input[type=checkbox]').all()) {
+    const want = methods.includes(await box.getAttribute('value') ?? '');
+    if ((await box.isChecked()) !== want) await box.setChecked(want);
+  }
+}
+
+/** How many explanation runs the page has finished. */
+export async function runs(page: Page): Promise<number> {
+  return Number(await page.evaluate(() => document.body.dataset.runs ?? 0));
 }

@@ -6,70 +6,23 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { REPO_ROOT, SHARED } from '../helpers/fixtures.js';
 import { buildGraph } from '../engine/rules/graph-grad.js';
 import { serializeOnnx } from '../../src/engine/graph/onnx-io.js';
 import { float32Tensor } from '../../src/engine/graph/tensor-data.js';
 import { A } from '../../src/engine/graph/attributes.js';
 import { pearson } from '../../src/metrics/spearman.js';
-import { browserMissing, ensurePageBuilt, launch, pageRaw, serve, waitForRuns, watchErrors, WEB_OUT, type Served } from '../helpers/web.js';
+import { assertSameCam, browserMissing, cliRaw, dropFiles, ensurePageBuilt, launch, pageRaw, runs, serve, setMethods, waitForRuns, watchErrors, WEB_OUT, type RawJson, type Served } from '../helpers/web.js';
 
 const missing = browserMissing();
 const MOBILENET = path.join(SHARED, 'models/mobilenet_v1_0.75_224');
 const PHOTO = path.join(SHARED, 'data/imagenet-val-200/images/ILSVRC2012_val_00003743.JPEG');
 const DEMO = path.join(REPO_ROOT, 'assets/demo');
-
-type RawJson = { method: string; layer: string; target: { index: number; label: string }; camShape: [number, number]; cam: number[]; weights: number[]; probability: number; topk: { index: number }[]; completenessError?: number; steps?: number };
-
-/** `rsi-grad-cam explain --raw` for one photo and method; returns the JSON it wrote. */
-function cliRaw(image: string, model: string, method: string, extra: string[] = []): RawJson {
-  const out = mkdtempSync(path.join(tmpdir(), 'rsi-web-cli-'));
-  execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts'), 'explain', image, '--model', model, '--method', method, '--raw', '--threads', '2', '-o', out, ...extra], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return JSON.parse(readFileSync(path.join(out, `${path.parse(image).name}.${method}.json`), 'utf8')) as RawJson;
-}
-
-function assertSameCam(pageJson: RawJson, cli: RawJson, tol: number, label: string): number {
-  assert.equal(pageJson.method, cli.method, label);
-  assert.equal(pageJson.layer, cli.layer, label);
-  assert.deepEqual(pageJson.target, cli.target, label);
-  assert.deepEqual(pageJson.camShape, cli.camShape, label);
-  assert.equal(pageJson.cam.length, cli.cam.length, label);
-  assert.ok(cli.cam.some((v) => v > 0), `${label}: the CLI's cam is all zero`);
-  let worst = 0;
-  for (let i = 0; i < cli.cam.length; i++) worst = Math.max(worst, Math.abs(pageJson.cam[i]! - cli.cam[i]!));
-  assert.ok(worst <= tol, `${label}: cam differs from the CLI by ${worst} (> ${tol})`);
-  return worst;
-}
-
-/** Drop files on the page as a user drags them from a file manager. */
-async function dropFiles(page: Page, files: { name: string; bytes: Buffer; type?: string }[]): Promise<void> {
-  const payload = files.map((f) => ({ name: f.name, type: f.type ?? '', data: [...f.bytes] }));
-  await page.evaluate((list) => {
-    const dt = new DataTransfer();
-    for (const f of list) dt.items.add(new File([new Uint8Array(f.data)], f.name, { type: f.type }));
-    document.querySelector('.results')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, payload);
-}
-
-async function setMethods(page: Page, methods: string[]): Promise<void> {
-  for (const box of await page.locator('#methods input[type=checkbox]').all()) {
-    const want = methods.includes(await box.getAttribute('value') ?? '');
-    if ((await box.isChecked()) !== want) await box.setChecked(want);
-  }
-}
-
-async function runs(page: Page): Promise<number> {
-  return Number(await page.evaluate(() => document.body.dataset.runs ?? 0));
-}
 
 describe('web page', { skip: missing }, () => {
   let served: Served;

@@ -108,7 +108,7 @@ function display(): DisplayOptions {
 function specText(s: InputSpec | undefined): string {
   if (!s) return 'unknown';
   const r = (v: number) => Number(v.toPrecision(4));
-  const scale = s.scale === 1 / 255 ? 'x/255' : s.scale === 1 / 127.5 ? 'x/127.5' : `x·${r(s.scale)}`;
+  const scale = s.scale === 1 ? 'x' : s.scale === 1 / 255 ? 'x/255' : s.scale === 1 / 127.5 ? 'x/127.5' : `x·${r(s.scale)}`;
   const mean = s.mean.every((m) => m === 0) ? '' : ` − [${s.mean.map(r).join(', ')}]`;
   const std = s.std.every((v) => v === 1) ? '' : ` ÷ [${s.std.map(r).join(', ')}]`;
   return `${s.channelOrder} ${scale}${mean}${std}`;

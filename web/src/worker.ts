@@ -4,7 +4,7 @@
  */
 import {
   Classifier, Model, Runtime, explanationJson, methodNames, optionsFor, fitGeometry, fitImage, heatmapToPhoto, importModelFile,
-  presetSpec, readSidecars, RsiGradCamError, type FitMode, type InputSpec, type OrtModule, type PresetName, type ExplainOptions,
+  modelDefaultSpec, presetSpec, readSidecars, RsiGradCamError, type FitMode, type InputSpec, type OrtModule, type PresetName, type ExplainOptions,
 } from '../../src/core.js';
 import type { Backend, BackendSummary, OrtUrls, ExplainRequest, MethodResult, ModelSummary, NamedBytes, PhotoData, PhotoPredictions, Reply, Request } from './protocol.js';
 
@@ -110,9 +110,9 @@ async function loadModel(main: string, files: NamedBytes[], source: string, labe
   if (!model.layers.some((l) => l.shape.length === 4 && typeof l.shape[2] === 'number' && (l.shape[2] as number) * (l.shape[3] as number) > 1)) {
     throw new RsiGradCamError('no-spatial-layer', `${source}: the model has no layer with a spatial size (no 4-D [N, C, H, W] tensor larger than 1x1), so there is nothing for a CAM to show`);
   }
-  const side = await readSidecars(main, read, { size: model.imageSize, layout: model.inputLayout });
-  // TF.js image models (Keras, Teachable Machine) scale to [-1, 1] unless told otherwise.
-  const spec = side.spec ?? (imported.format === 'tfjs' ? presetSpec('tf', model.imageSize) : undefined);
+  const side = await readSidecars(main, read, { size: model.imageSize, layout: model.inputLayout, channels: model.channels });
+  // The CLI's rule: the sidecar's, else raw when the model rescales inside, tf for TF.js models.
+  const spec = modelDefaultSpec(side.spec, imported.format, imported.inputScaling !== undefined, model.imageSize);
   loaded?.classifier.dispose().catch(() => {});
   loaded = {
     model,
