@@ -13,8 +13,8 @@ import onnxProto from 'onnx-proto';
 import sharp from 'sharp';
 import { runCli } from '../helpers/cli.js';
 import { FIXTURES } from '../helpers/fixtures.js';
-import { predict, randomizeWeights, tf } from '../helpers/tfjs-oracle.js';
-import { writeTfjsModel } from '../helpers/tfjs-files.js';
+import { predict, tf } from '../helpers/tfjs-oracle.js';
+import { rescalingTfjsModel, writeTfjsModel } from '../helpers/tfjs-files.js';
 import { serializeOnnx } from '../../src/engine/graph/onnx-io.js';
 import { float32Tensor, int64Tensor } from '../../src/engine/graph/tensor-data.js';
 import { A } from '../../src/engine/graph/attributes.js';
@@ -98,17 +98,7 @@ test('tf2onnx NHWC graphs: the default layer is the last Keras map, cams are [H,
 });
 
 test('a TF.js model with Rescaling at its input gets raw pixels by default: the CLI predicts what TF.js predicts on 0-255 values', async () => {
-  const model = tf.sequential({
-    layers: [
-      tf.layers.rescaling({ inputShape: [16, 16, 3], scale: 1 / 255, name: 'rescaling' }),
-      tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv1' }),
-      tf.layers.maxPooling2d({ poolSize: 2, name: 'pool' }),
-      tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv2' }),
-      tf.layers.flatten({ name: 'flatten' }),
-      tf.layers.dense({ units: 4, activation: 'softmax', name: 'probs' }),
-    ],
-  });
-  randomizeWeights(model, 17, 1);
+  const model = rescalingTfjsModel();
   const file = await writeTfjsModel(model, path.join(dir, 'rescaling-model'));
   const { file: img, rgb } = await photo('small', 16, 16);
   const [want] = await predict(model, Float32Array.from(rgb), [1, 16, 16, 3]);

@@ -1,7 +1,7 @@
 /** TF.js Layers models written to disk (model.json + weights.bin), as users get them. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { modelJsonOf, saveArtifacts, tf } from './tfjs-oracle.js';
+import { modelJsonOf, randomizeWeights, saveArtifacts, tf } from './tfjs-oracle.js';
 
 /**
  * Save `model` into `dir` as model.json + weights.bin; `topology` may rewrite the topology
@@ -40,4 +40,23 @@ export function keras3Sequential(topology: Record<string, unknown>, extra: Recor
     keras_version: '3.4.1',
     backend: 'tensorflow',
   };
+}
+
+/**
+ * A small Keras model that takes raw 0-255 pixels: Rescaling(1/255) at its 16x16x3 input,
+ * two convs around a max-pool, a softmax over 4 classes; seeded random weights.
+ */
+export function rescalingTfjsModel(): tf.Sequential {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.rescaling({ inputShape: [16, 16, 3], scale: 1 / 255, name: 'rescaling' }),
+      tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv1' }),
+      tf.layers.maxPooling2d({ poolSize: 2, name: 'pool' }),
+      tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv2' }),
+      tf.layers.flatten({ name: 'flatten' }),
+      tf.layers.dense({ units: 4, activation: 'softmax', name: 'probs' }),
+    ],
+  });
+  randomizeWeights(model, 17, 1);
+  return model;
 }

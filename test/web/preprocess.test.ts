@@ -12,8 +12,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Browser } from 'playwright-core';
 import { FIXTURES } from '../helpers/fixtures.js';
-import { randomizeWeights, tf } from '../helpers/tfjs-oracle.js';
-import { writeTfjsModel } from '../helpers/tfjs-files.js';
+import { tf } from '../helpers/tfjs-oracle.js';
+import { rescalingTfjsModel, writeTfjsModel } from '../helpers/tfjs-files.js';
 import { assertSameCam, browserMissing, cliRaw, dropFiles, ensurePageBuilt, launch, pageRaw, runs, serve, setMethods, waitForRuns, watchErrors, type RawJson, type Served } from '../helpers/web.js';
 
 tf.setBackend('cpu');
@@ -78,17 +78,7 @@ describe('web page: preprocessing chosen as the CLI chooses it', { skip: missing
   });
 
   test('TF.js Layers model with Rescaling at its input (model.json + weights.bin): raw, not the tf preset, the CLI numbers', async () => {
-    const m = tf.sequential({
-      layers: [
-        tf.layers.rescaling({ inputShape: [16, 16, 3], scale: 1 / 255, name: 'rescaling' }),
-        tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv1' }),
-        tf.layers.maxPooling2d({ poolSize: 2, name: 'pool' }),
-        tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv2' }),
-        tf.layers.flatten({ name: 'flatten' }),
-        tf.layers.dense({ units: 4, activation: 'softmax', name: 'probs' }),
-      ],
-    });
-    randomizeWeights(m, 17, 1);
+    const m = rescalingTfjsModel();
     const model = await writeTfjsModel(m, path.join(dir, 'rescaling-tfjs'));
     const img = await photo('tfjs-rescaling', 16, 16);
     const r = await compare(model, [model, path.join(path.dirname(model), 'weights.bin')], img);
