@@ -66,7 +66,7 @@ export const WEIGHTINGS: string[] = Object.keys(TABLE);
 
 /** Adds a weighting under a new name (for experiments and users' own variants). */
 export function registerWeighting(name: string, spec: WeightingSpec): void {
-  if (TABLE[name]) throw new OptionError(`weighting '${name}' exists already`);
+  if (Object.hasOwn(TABLE, name)) throw new OptionError(`weighting '${name}' exists already`);
   TABLE[name] = spec;
   WEIGHTINGS.push(name);
 }
