@@ -15,6 +15,7 @@ import { loadModel } from '../src/node/load-model.js';
 import { ASSETS } from '../src/node/package-root.js';
 import { meanCi } from '../src/metrics/stats.js';
 import { DEMO_COLUMNS } from '../src/node/demo-run.js';
+import { optionsFor } from '../src/methods/method.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '200' }, seed: { type: 'string', default: '7' } } });
 const count = Number(values.count);
@@ -37,7 +38,7 @@ for (let i = 0; i < count; i++) {
   const input = classifier.toTensor({ width: w, height: h, data: s.rgb });
   const row: Row = { p: 0, correct: false, camMax: [], energy: [], hit: [] };
   for (const c of columns) {
-    const [e] = await classifier.explain([input], { method: c.method, score: c.score, targets: [s.label], steps: 50 });
+    const [e] = await classifier.explain([input], { method: c.method, score: c.score, targets: [s.label], ...optionsFor(classifier.method(c.method), { steps: 50 }) });
     row.p = e!.probability;
     row.correct = e!.topk[0]!.index === s.label;
     row.camMax.push(Math.max(...e!.cam));

@@ -87,7 +87,7 @@ test('guided weighting keeps only units with A(x) > 0, IG > 0 and A(x) - A(x\') 
   });
   const reluW = Array.from({ length: c! }, (_, k) => igRelu.slice(k * hw, (k + 1) * hw).reduce((a, b) => a + b, 0) / hw);
   const rsi = new RsiGradCam(pipeline);
-  const [g] = await rsi.explain([images[0]!], { layer: layerName, steps: m, baseline: base, targets: target });
+  const [g] = await rsi.explain([images[0]!], { layer: layerName, steps: m, baseline: base, targets: target, weighting: 'guided' });
   const [rg] = await rsi.explain([images[0]!], { layer: layerName, steps: m, baseline: base, targets: target, weighting: 'relu-grad' });
   assert.ok(relError(g!.weights, guided) < 1e-4, `guided error ${relError(g!.weights, guided)}`);
   assert.ok(relError(rg!.weights, reluW) < 1e-4, `relu-grad error ${relError(rg!.weights, reluW)}`);
