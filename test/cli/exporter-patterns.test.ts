@@ -32,7 +32,10 @@ test('explain: padded, TF-same, opset-7 and quantized models give a non-blank he
   for (const model of MODELS) {
     for (const method of ['gradcam', 'rsi-grad-cam']) {
       const dir = path.join(out, model.replace(/[/.]/g, '_'), method);
-      const steps = method === 'rsi-grad-cam' ? ['--steps', '8'] : [];
+      // guided: the weighting that keeps only units raising the score, so a non-blank map shows the
+      // gradient reached the layer; relu-grad (the default) may legitimately be all zero on these
+      // random-weight fixtures (its channel weights can be negative) and then the CLI warns.
+      const steps = method === 'rsi-grad-cam' ? ['--steps', '8', '--weighting', 'guided'] : [];
       const r = await runCli(['explain', image, '--model', path.join(FIXTURES, model), '--preprocess', 'unit', '--method', method, ...steps, '--out', dir, '--raw']);
       assert.equal(r.code, 0, `${model} ${method}: ${r.stderr}`);
       const notes = r.stderr.split('\n').filter((l) => l.startsWith('note: ') && /quantized/.test(l));
