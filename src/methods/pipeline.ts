@@ -7,7 +7,6 @@
 import { ModelFormatError, OptionError, RuntimeDisposedError } from '../errors.js';
 import type { BuildOptions, GraphOutputs, Model } from '../engine/model.js';
 import { TARGETS_INPUT } from '../engine/model.js';
-import { serializeOnnx } from '../engine/graph/onnx-io.js';
 import type { EngineSession, FloatTensor, Runtime, SessionLease } from '../engine/runtime/runtime.js';
 import { BATCH, FLOAT_TYPES } from '../engine/graph/types.js';
 import { consumers } from '../engine/graph/graph-utils.js';
@@ -94,7 +93,7 @@ export class Pipeline {
     const build = () => {
       const built = this.model.build(options);
       this.outputNames.set(key, built.outputs);
-      return serializeOnnx(built.graph);
+      return built.graph;
     };
     let session: EngineSession;
     if (this.calls > 0) {

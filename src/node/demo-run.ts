@@ -51,7 +51,8 @@ export async function runDemo(outDir: string, options: { steps?: number; onImage
   const modelPath = path.join(DEMO_DIR, 'demo-cnn.onnx');
   if (!existsSync(modelPath)) throw new ModelFormatError(`${modelPath}: the demo model is missing from the package`);
   const ann = JSON.parse(readFileSync(path.join(DEMO_DIR, 'annotations.json'), 'utf8')) as DemoAnnotations;
-  const classifier = await loadModel(modelPath);
+  // The shipped model is tiny (its sessions build in a moment), and the demo leaves the cache untouched.
+  const classifier = await loadModel(modelPath, { runtimeOptions: { sessionCache: false } });
   const tiles: RgbImage[] = [];
   const rows: DemoRow[] = [];
   try {

@@ -10,7 +10,7 @@ import { findCatalogueEntry, CATALOGUE } from '../catalogue.js';
 import { Model } from '../engine/model.js';
 import { kerasInputScaling } from '../engine/input-scaling.js';
 import type { Graph } from '../engine/graph/types.js';
-import type { Runtime, RuntimeOptions } from '../engine/runtime/runtime.js';
+import type { Runtime } from '../engine/runtime/runtime.js';
 import { ModelFormatError } from '../errors.js';
 import { modelDefaultSpec, presetSpec, type InputSpec, type PresetName } from '../image/preprocess.js';
 import { readSidecars, type ModelSidecars } from '../model-files.js';
@@ -21,7 +21,7 @@ import { cacheFolderFor, defaultCacheDir, fetchToCache, type DownloadProgress } 
 import { resolveInputSpec } from './image-io.js';
 import { readOnnxFile } from './load-onnx.js';
 import { loadTfjsModelFromFile } from './load-tfjs.js';
-import { createNodeRuntime } from './runtime.js';
+import { createNodeRuntime, type NodeRuntimeOptions } from './runtime.js';
 import { ASSETS } from './package-root.js';
 
 export interface LoadModelOptions {
@@ -39,7 +39,7 @@ export interface LoadModelOptions {
   onProgress?: DownloadProgress;
   /** An existing runtime, or options for a new onnxruntime-node one. */
   runtime?: Runtime;
-  runtimeOptions?: RuntimeOptions;
+  runtimeOptions?: NodeRuntimeOptions;
 }
 
 /** Load a classifier for explanation. */
@@ -88,7 +88,7 @@ export async function loadModel(source: string, options: LoadModelOptions = {}):
   if (spec) {
     spec = { ...spec, size: model.imageSize, layout: model.inputLayout, channels: model.channels };
   }
-  const runtime = options.runtime ?? createNodeRuntime(options.runtimeOptions);
+  const runtime = options.runtime ?? createNodeRuntime({ cacheDir: options.cacheDir, ...options.runtimeOptions });
   return new Classifier(model, runtime, {
     source,
     labels: options.labels ?? carried.labels ?? side.labels,

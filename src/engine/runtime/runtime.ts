@@ -5,7 +5,10 @@
  */
 import type * as OrtCommon from 'onnxruntime-common';
 import type { RuleVariants } from '../autodiff/context.js';
+import { serializeOnnx } from '../graph/onnx-io.js';
+import type { Graph } from '../graph/types.js';
 import { RuntimeDisposedError } from '../../errors.js';
+import { graphDigest, type SessionStore } from './session-store.js';
 
 /** The part of an onnxruntime package the engine uses. */
 export interface OrtModule {
@@ -24,6 +27,12 @@ export interface RuntimeOptions {
   variants?: RuleVariants;
   /** Free memory of the machine in MiB, when the host can tell (batch sizes stay below it). */
   freeMemoryMB?: () => number;
+  /**
+   * Keeps optimised graphs between processes (the Node runtime: files in the cache folder),
+   * so building a graph's session a second time is fast. Used for graphs given as a Graph,
+   * on the CPU execution provider only. Unset: every session is built from scratch.
+   */
+  sessionStore?: SessionStore;
 }
 
 /** A float tensor going in or coming out: plain data plus its shape. */
@@ -93,6 +102,14 @@ export class EngineSession {
 }
 
 /**
+ * Whether sessions run on the CPU provider alone: optimised graphs stored for other providers
+ * hold their partitioning and may not load again, so only these are stored.
+ */
+function cpuOnly(providers: OrtCommon.InferenceSession.SessionOptions['executionProviders']): boolean {
+  return (providers ?? []).every((p) => (typeof p === 'string' ? p : p.name) === 'cpu');
+}
+
+/**
  * A session held for use: the runtime never releases it for space while it is leased.
  * Call `release()` when done with it (more than once is harmless).
  */
@@ -133,10 +150,10 @@ export class Runtime {
   }
 
   /**
-   * The cached session for `key` (or a new one from the bytes `build` returns), leased until
-   * the lease is released. A runtime disposed meanwhile rejects with RuntimeDisposedError.
+   * The cached session for `key` (or a new one from the graph or bytes `build` returns), leased
+   * until the lease is released. A runtime disposed meanwhile rejects with RuntimeDisposedError.
    */
-  async acquire(key: string, build: () => Uint8Array): Promise<SessionLease> {
+  async acquire(key: string, build: () => Uint8Array | Graph): Promise<SessionLease> {
     let entry = this.cache.get(key);
     if (entry) {
       this.cache.delete(key);
@@ -174,21 +191,30 @@ export class Runtime {
    * A cached session for `key`, not leased: the cache may release it once more than
    * `maxSessions` others are used. Prefer `acquire` when the session is used across awaits.
    */
-  async session(key: string, build: () => Uint8Array): Promise<EngineSession> {
+  async session(key: string, build: () => Uint8Array | Graph): Promise<EngineSession> {
     const lease = await this.acquire(key, build);
     lease.release();
     return lease.session;
   }
 
-  /** A session that is not cached (the caller releases it). */
-  async create(bytes: Uint8Array): Promise<EngineSession> {
+  /**
+   * A session that is not cached in memory (the caller releases it). A graph goes through the
+   * session store when there is one (see `RuntimeOptions.sessionStore`).
+   */
+  async create(source: Uint8Array | Graph): Promise<EngineSession> {
     const opts: OrtCommon.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
     };
     if (this.options.threads) opts.intraOpNumThreads = this.options.threads;
     if (this.options.executionProviders) opts.executionProviders = this.options.executionProviders;
-    const s = await this.ort.InferenceSession.create(bytes, opts);
+    const create = (src: Uint8Array | string, o: OrtCommon.InferenceSession.SessionOptions) =>
+      typeof src === 'string' ? this.ort.InferenceSession.create(src, o) : this.ort.InferenceSession.create(src, o);
+    const store = this.options.sessionStore;
+    let s: OrtCommon.InferenceSession;
+    if (source instanceof Uint8Array) s = await create(source, opts);
+    else if (!store || !cpuOnly(opts.executionProviders)) s = await create(serializeOnnx(source), opts);
+    else s = await store.open({ digest: graphDigest(source, store), bytes: () => serializeOnnx(source), options: opts }, create);
     return new EngineSession(this.ort, s);
   }
 

@@ -213,7 +213,7 @@ async function sanityPhase(
     for (const [s, count] of counts.entries()) {
       const graph = randomizeTopLayers(classifier.model.graph, layers, count, o.seed);
       const model = Model.prepare(graph, { source: `${classifier.info.source} (top ${count} layers randomised)`, logits: classifier.model.logits });
-      const runtime = createNodeRuntime({ threads: classifier.runtime.options.threads, maxSessions: combos.length + 1 });
+      const runtime = createNodeRuntime({ threads: classifier.runtime.options.threads, maxSessions: combos.length + 1, sessionStore: classifier.runtime.options.sessionStore });
       const randomised = new Classifier(model, runtime, classifier.info);
       try {
         for (const it of items) {
