@@ -11,12 +11,14 @@ import { POINTING_TOLERANCE } from '../../metrics/pointing-game.js';
 import { ROAD_PERCENTILES } from '../../metrics/road.js';
 import { readAnnotations } from '../../node/eval/annotations.js';
 import { checkSettings, type EvalSettings, type MetricSettingsChoice } from '../../node/eval/config.js';
-import { metricPlots } from '../../node/eval/plots.js';
+import { writeReport } from '../../node/eval/report.js';
 import { METRIC_NAMES, RESULTS_FILE, type MetricName } from '../../node/eval/results.js';
 import { runEval } from '../../node/eval/runner.js';
-import { csvTable, markdownTable, METRIC_LEGEND, summarize } from '../../node/eval/summary.js';
-import { writeFileAtomic } from '../../node/render.js';
+import { evalShard } from '../../node/eval/shards.js';
 import { createNodeRuntime } from '../../node/runtime.js';
+import { shardText } from '../../node/shard.js';
+import { shardOption, type Shard } from '../shard.js';
+import { registerEvalMerge } from './eval-merge.js';
 import {
   addMethodOptions, addModelOptions, floatArg, intArg, loadFromOptions, methodSettings, noteUnusedFlags, parseMethod, parseTarget, type MethodOpts, type ModelOpts,
 } from '../options.js';
@@ -40,6 +42,7 @@ type EvalOpts = ModelOpts & MethodOpts & {
   completenessSteps: string;
   sanityStages: number;
   seed: number;
+  shard?: Shard;
 };
 
 export function registerEval(program: Command): Command {
@@ -55,6 +58,7 @@ export function registerEval(program: Command): Command {
     cmd.setOptionValueWithSource('target', 'label', 'default');
     target.description = "class to explain: label (the annotation's class), top1, top2, ..., a class index, or a class name";
   }
+  registerEvalMerge(cmd);
   return cmd
     .requiredOption('--annotations <file>', 'annotations.json: { imageSize, images: [{ file, label, boxes }] }')
     .option('--images <dir>', "folder the annotations' files are in (default: the annotations file's folder)")
@@ -73,6 +77,7 @@ export function registerEval(program: Command): Command {
     .option('--completeness-steps <list>', 'completeness: path steps m to try (RSI-Grad-CAM)', COMPLETENESS_STEPS.join(','))
     .option('--sanity-stages <n>', 'sanity check: randomisation stages, from the top layer alone to all layers', intArg('--sanity-stages', 1), 6)
     .option('--seed <n>', 'seed of tie-breaking, ROAD noise and random weights', intArg('--seed', 0), 0)
+    .addOption(shardOption())
     .addHelpText(
       'after',
       `
@@ -94,13 +99,15 @@ Examples:
       const insertionStart = choice(o.insertionStart, '--insertion-start', ['blur', 'black'] as const);
       const roadPercentiles = numbers(o.roadPercentiles, '--road-percentiles', (v) => v > 0 && v < 100, 'numbers in (0, 100)');
       const completenessSteps = numbers(o.completenessSteps, '--completeness-steps', (v) => Number.isInteger(v) && v >= 1, 'positive integers');
-      const annotations = await readAnnotations(o.annotations, o.images);
+      let annotations = await readAnnotations(o.annotations, o.images);
+      let out = o.out;
+      if (o.shard) ({ annotations, out } = await evalShard(annotations, o.limit, o.shard, o.out));
 
       const loaded = await loadFromOptions(o);
       const layerNames = o.layers ? list(o.layers, '--layers') : [o.layer];
       const layers = [...new Set(layerNames.map((l) => loaded.model.layer(l).tensor))];
       // Enough cached sessions for every method x layer plus prediction, so none is rebuilt per image.
-      const classifier = new Classifier(loaded.model, createNodeRuntime({ threads: o.threads, maxSessions: methods.length * layers.length + 2 }), loaded.info);
+      const classifier = new Classifier(loaded.model, createNodeRuntime({ threads: o.threads, maxSessions: methods.length * layers.length + 2, sessionStore: loaded.runtime.options.sessionStore }), loaded.info);
       await loaded.dispose();
       const targetArg = o.target === 'label' ? 'label' : parseTarget(o.target, classifier);
       classifier.blackBaseline(); // fails early, naming --preprocess, when the preprocessing is unknown
@@ -131,9 +138,10 @@ Examples:
         rule: o.rule,
         baseline: o.baseline,
         ...metricChoice,
+        ...(o.shard ? { shard: shardText(o.shard) } : {}),
       };
-      await mkdir(o.out, { recursive: true });
-      await checkSettings(path.join(o.out, 'run.json'), settings, existsSync(path.join(o.out, RESULTS_FILE)));
+      await mkdir(out, { recursive: true });
+      await checkSettings(path.join(out, 'run.json'), settings, existsSync(path.join(out, RESULTS_FILE)));
 
       const bars = { eval: progressBar('eval', 'images'), sanity: progressBar('sanity', 'model runs') };
       const started = performance.now();
@@ -141,11 +149,11 @@ Examples:
       try {
         result = await runEval(classifier, {
           annotations,
-          limit: o.limit,
+          limit: o.shard ? undefined : o.limit,
           methods,
           layers,
           metrics,
-          out: o.out,
+          out,
           fit: o.fit,
           target: targetArg,
           explain: methodSettings(o),
@@ -158,23 +166,12 @@ Examples:
         await classifier.dispose();
       }
 
-      const summary = summarize(result.records.values());
-      const md = markdownTable(summary);
-      const enc = new TextEncoder();
-      await writeFileAtomic(path.join(o.out, 'summary.md'), enc.encode(md));
-      await writeFileAtomic(path.join(o.out, 'summary.csv'), enc.encode(csvTable(summary)));
-      await writeFileAtomic(
-        path.join(o.out, 'summary.json'),
-        enc.encode(`${JSON.stringify({ settings, images: summary.images, legend: METRIC_LEGEND, rows: summary.rows, curves: summary.curves }, finite, 1)}\n`),
-      );
-      const plots = await metricPlots(summary.curves);
-      for (const [name, png] of plots) await writeFileAtomic(path.join(o.out, name), png);
-
-      process.stdout.write(md);
+      const report = await writeReport(out, settings, result.records.values());
+      process.stdout.write(report.markdown);
       const secs = ((performance.now() - started) / 1000).toFixed(1);
       process.stdout.write(
         `\n${result.computed} image${result.computed === 1 ? '' : 's'} evaluated, ${result.skipped} already done, in ${secs} s; ` +
-          `summary over ${summary.images} images in ${o.out} (summary.md, summary.csv, summary.json, results.jsonl${plots.size ? `, ${[...plots.keys()].join(', ')}` : ''})\n`,
+          `summary over ${report.summary.images} images in ${out} (${report.files.join(', ')})\n`,
       );
     });
 }
@@ -196,9 +193,4 @@ function numbers(text: string, option: string, ok: (v: number) => boolean, what:
 function choice<T extends string>(v: string, option: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(v)) throw new OptionError(`${option}: expected one of ${allowed.join(', ')}, got '${v}'`);
   return v as T;
-}
-
-/** JSON has no NaN: write null. */
-function finite(_k: string, v: unknown): unknown {
-  return typeof v === 'number' && !Number.isFinite(v) ? null : v;
 }

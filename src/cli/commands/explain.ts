@@ -14,11 +14,14 @@ import {
 } from '../options.js';
 import { progressBar } from '../progress.js';
 import { explanationWarning } from '../warnings.js';
+import { expandInputs } from '../../node/input-files.js';
+import { shardFolder, shardItems } from '../../node/shard.js';
+import { shardOption, type Shard } from '../shard.js';
 
-type ExplainOpts = ModelOpts & MethodOpts & PictureOpts & { method: string; out: string; raw?: boolean };
+type ExplainOpts = ModelOpts & MethodOpts & PictureOpts & { method: string; out: string; raw?: boolean; shard?: Shard };
 
 export function registerExplain(program: Command): Command {
-  const cmd = program.command('explain').description('write a heatmap over each photo: <out>/<stem>.<method>.png (and .json with --raw)').argument('<images...>', 'photos (JPEG, PNG, WebP, GIF, ...)');
+  const cmd = program.command('explain').description('write a heatmap over each photo: <out>/<stem>.<method>.png (and .json with --raw)').argument('<images...>', 'photos (JPEG, PNG, WebP, GIF, ...), or folders: the image files in them');
   addModelOptions(cmd);
   cmd.addOption(methodOption());
   addMethodOptions(cmd);
@@ -26,6 +29,7 @@ export function registerExplain(program: Command): Command {
   return cmd
     .option('-o, --out <dir>', 'output folder', 'out')
     .option('--raw', 'also write the numbers as JSON (cam, weights, scores, completeness, timings)')
+    .addOption(shardOption())
     .addHelpText(
       'after',
       `
@@ -35,8 +39,11 @@ Examples:
   $ rsi-grad-cam explain dog.png --model model.json --method gradcam --layer conv_pw_11_relu --target "golden retriever"
   $ rsi-grad-cam explain dog.png --model model.json --method gradcam --layer conv_pw_11_relu,conv_pw_13_relu --target "golden retriever-tabby"`,
     )
-    .action(async (images: string[], o: ExplainOpts, command: Command) => {
+    .action(async (inputs: string[], o: ExplainOpts, command: Command) => {
       const method = parseMethod(o.method);
+      const files = await expandInputs(inputs);
+      const images = o.shard ? shardItems(files, o.shard, (f) => f) : files;
+      const out = o.shard ? shardFolder(o.out, o.shard) : o.out;
       const t0 = performance.now();
       const classifier = await loadFromOptions(o);
       const loadMs = performance.now() - t0;
@@ -44,7 +51,7 @@ Examples:
       const m = classifier.method(method);
       noteUnusedFlags(command, [m]);
       const settings = optionsFor(m, methodSettings(o));
-      await mkdir(o.out, { recursive: true });
+      await mkdir(out, { recursive: true });
       const bar = progressBar('explain', 'images');
       const started = performance.now();
       const summaries: string[] = [];
@@ -55,7 +62,7 @@ Examples:
           const t1 = performance.now();
           const r = await explainFile<string>(classifier, file, { ...settings, method, fit: o.fit, ...layerOption(o.layer), targets });
           const explainMs = performance.now() - t1;
-          const stem = path.join(o.out, `${path.parse(file).name}.${method}`);
+          const stem = path.join(out, `${path.parse(file).name}.${method}`);
           const overlay = renderOverlay(r.photo, r.photoHeatmap, { colormap: o.colormap, alpha: o.alpha });
           await writeFileAtomic(`${stem}.png`, await encodePng(overlay));
           if (o.raw) await writeFileAtomic(`${stem}.json`, new TextEncoder().encode(`${JSON.stringify(rawJson(classifier, r, loadMs, explainMs))}\n`));

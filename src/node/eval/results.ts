@@ -98,9 +98,20 @@ export function mergeRecord(into: Map<string, ImageRecord>, r: ImageRecord): voi
   for (const [k, v] of Object.entries(r.combos)) prev.combos[k] = { ...prev.combos[k], ...v };
 }
 
-/** Appends one record as a line (one write call, so a line is whole or cut at its end). */
-export async function appendResult(file: string, r: ImageRecord): Promise<void> {
-  await appendToFile(file, `${JSON.stringify(r, roundReplacer)}\n`);
+/**
+ * Appends one record as a line (one write call, so a line is whole or cut at its end).
+ * Returns the record as the file holds it (numbers rounded), so what a run summarises is what
+ * a later read of the file gives.
+ */
+export async function appendResult(file: string, r: ImageRecord): Promise<ImageRecord> {
+  const line = recordLine(r);
+  await appendToFile(file, `${line}\n`);
+  return JSON.parse(line) as ImageRecord;
+}
+
+/** One record as its results.jsonl line (without the newline). */
+export function recordLine(r: ImageRecord): string {
+  return JSON.stringify(r, roundReplacer);
 }
 
 /** Keys whose numbers are stored exactly: Average Gain divides by 1 - Y, which rounding Y would distort when Y is near 1. */

@@ -95,8 +95,7 @@ export async function runEval(classifier: Classifier, o: EvalRunOptions): Promis
       const [e] = await classifier.explain([image.input], opts);
       record.combos[c.key] = await comboMetrics(classifier, image, e!, want, settings, layout, opts);
     }
-    await appendResult(file, record);
-    mergeRecord(records, record);
+    mergeRecord(records, await appendResult(file, record));
   }
   if (todo.length) o.onProgress?.('eval', todo.length, todo.length, '');
 
@@ -233,8 +232,7 @@ async function sanityPhase(
       const combosOut: Record<string, ComboResult> = {};
       for (const c of combos) combosOut[c.key] = { sanity: { counts, deepest, rho: it.rho.get(c.key)! } };
       const record: ImageRecord = { image: it.img.file, label: it.img.label, target: it.target, probability: it.y, combos: combosOut };
-      await appendResult(file, record);
-      mergeRecord(records, record);
+      mergeRecord(records, await appendResult(file, record));
     }
   }
   o.onProgress?.('sanity', total, total, '');
