@@ -2,7 +2,8 @@
  * `npm run bench`: speed and memory of Grad-CAM and RSI-Grad-CAM on VGG-16, ResNet-50 and
  * MobileNetV2 at 224x224 (random weights, built in memory), then the time per explanation of
  * every registered method at the last layer. Each model runs in its own process so its peak
- * RSS is its own. Prints two Markdown tables.
+ * RSS is its own. Prints two Markdown tables, then bench/first-call.ts's: the first and
+ * second CLI call per model (separate processes, the second loading the session cache).
  *
  * Environment: BENCH_ARCHS (comma-separated), BENCH_STEPS (m, default 50), BENCH_METHODS
  * (comma-separated; default every registered method), BENCH_WARM_LIMIT_MS (a method whose
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 const steps = Number(process.env.BENCH_STEPS ?? 50);
 const archs = (process.env.BENCH_ARCHS ?? 'VGG-16,ResNet-50,MobileNetV2').split(',');
 const one = fileURLToPath(new URL('./one.ts', import.meta.url));
+const firstCall = fileURLToPath(new URL('./first-call.ts', import.meta.url));
 
 console.log(`rsi-grad-cam benchmark: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, m = ${steps}\n`);
 const results = [];
@@ -43,3 +45,6 @@ for (const r of results) {
     );
   }
 }
+
+console.log('');
+execFileSync(process.execPath, ['--import', 'tsx', firstCall], { stdio: 'inherit' });
