@@ -8,6 +8,9 @@ import {
 } from '../../src/core.js';
 import type { Backend, BackendSummary, OrtUrls, ExplainRequest, MethodResult, ModelSummary, NamedBytes, PhotoData, PhotoPredictions, Reply, Request } from './protocol.js';
 
+/** Backward graphs for onnxruntime-web's WebGPU kernels (see RuleVariants). */
+const WEBGPU_VARIANTS = { maxPoolGradient: 'mask', depthwiseGradient: 'split' } as const;
+
 type OrtWeb = OrtModule & { env: { wasm: { numThreads?: number; wasmPaths?: unknown; proxy?: boolean }; logLevel?: string } };
 
 interface Loaded {
@@ -88,8 +91,11 @@ async function init(wanted: Backend, urls: OrtUrls, flag?: SharedArrayBuffer): P
   ort.env.wasm.wasmPaths = urls;
   ort.env.logLevel = 'error';
   wasmRuntime = new Runtime(ort, { maxSessions: 3 });
-  // onnxruntime-web's WebGPU kernels do not return MaxPool's Indices: build that gradient without them.
-  runtime = backend === 'webgpu' ? new Runtime(ort, { maxSessions: 3, executionProviders: ['webgpu'], variants: { maxPoolGradient: 'mask' } }) : wasmRuntime;
+  // onnxruntime-web's WebGPU kernels do not return MaxPool's Indices, and their grouped
+  // ConvTranspose is wrong with one output and an even number of input channels per group
+  // (a depthwise conv's gradient with channel multiplier 2, 4, ...): build both gradients
+  // from operators WebGPU computes right.
+  runtime = backend === 'webgpu' ? new Runtime(ort, { maxSessions: 3, executionProviders: ['webgpu'], variants: WEBGPU_VARIANTS }) : wasmRuntime;
   return { backend, threads, isolated, note } satisfies BackendSummary;
 }
 

@@ -15,6 +15,14 @@ export interface RuleVariants {
    * window's first maximum from `Equal(x, max)` per kernel offset, with the same tie rule.
    */
   maxPoolGradient?: 'indices' | 'mask';
+  /**
+   * 'grouped' (default): a depthwise Conv with a channel multiplier m >= 2 (one input channel
+   * per group) gets one grouped ConvTranspose as its input gradient. 'split': m depthwise
+   * ConvTransposes (one per multiplier slice of the output channels), summed. onnxruntime-web
+   * 1.30's WebGPU ConvTranspose is wrong when a group has one output channel and an even
+   * number of input channels, which is that grouped ConvTranspose for even m.
+   */
+  depthwiseGradient?: 'grouped' | 'split';
 }
 
 export interface GradContext {

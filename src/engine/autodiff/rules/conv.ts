@@ -24,7 +24,24 @@ const Conv: GradRule = (c) => {
   const kernel = attrInts(node, 'kernel_shape') ?? wShape.slice(2);
   if (!kernel.every((d): d is number => typeof d === 'number')) c.fail('the kernel size must be fixed');
   const geometry = windowGeometry(c, kernel as number[]);
-  const attrs = { ...transposeAttributes(geometry), group: A.int(attrInt(node, 'group', 1)) };
+  const group = attrInt(node, 'group', 1);
+  const attrs = { ...transposeAttributes(geometry), group: A.int(group) };
+  const [outChannels, inPerGroup] = wShape;
+  const multiplier = typeof outChannels === 'number' ? outChannels / group : 1;
+  if (c.variants.depthwiseGradient === 'split' && group > 1 && inPerGroup === 1 && multiplier > 1) {
+    // Output channel c*m + j reads input channel c: slice j of every group is a plain
+    // depthwise conv, and the input gradient is the sum of their transposes.
+    const [axis, step, end] = [c.constInt64([0]), c.constInt64([multiplier]), c.constInt64([outChannels as number])];
+    const channelAxis = c.constInt64([1]);
+    const parts = Array.from({ length: multiplier }, (_, j) => {
+      const start = c.constInt64([j]);
+      const gj = c.op('Slice', [g, start, end, channelAxis, step]);
+      const wj = c.op('Slice', [w, start, end, axis, step]);
+      return c.op('ConvTranspose', [gj, wj], attrs);
+    });
+    c.setGrad(0, c.op('Sum', parts));
+    return;
+  }
   c.setGrad(0, c.op('ConvTranspose', [g, w], attrs));
 };
 

@@ -72,8 +72,9 @@ function maxPoolMaskGradient(c: GradContext, g: string): void {
 /**
  * Put a window-grid map [N, C, out...] back on the input grid, each value at its window's
  * element for kernel offset t: position o*stride + t*dilation - pad_begin, zeros elsewhere.
- * Built from Unsqueeze, Pad, Reshape and Slice only (onnxruntime-web's WebGPU ConvTranspose
- * gives wrong results for grouped kernels of even size).
+ * Built from Unsqueeze, Pad, Reshape and Slice only, so the variant does not depend on the
+ * ConvTranspose kernels of the backend that needs it (onnxruntime-web's WebGPU has wrong ones
+ * for some groupings; see RuleVariants.depthwiseGradient).
  */
 function placeAtOffset(c: GradContext, m: string, geo: WindowGeometry, t: number[], axes: string): string {
   const r = geo.kernel.length;
