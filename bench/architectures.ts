@@ -6,6 +6,11 @@
 import { A } from '../src/engine/graph/attributes.js';
 import { float32Tensor } from '../src/engine/graph/tensor-data.js';
 import type { Graph, Node } from '../src/engine/graph/types.js';
+import { readOnnxFile } from '../src/node/load-onnx.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 class NetBuilder {
   readonly graph: Graph;
@@ -180,4 +185,23 @@ export function mobilenetV2(): Graph {
   return b.graph;
 }
 
-export const ARCHITECTURES: Record<string, () => Graph> = { 'VGG-16': vgg16, 'ResNet-50': resnet50, MobileNetV2: mobilenetV2 };
+/**
+ * torchvision's vit_b_16 (224x224, 12 blocks of 768, random weights), as torch.onnx writes it
+ * (opset 17, dynamic batch): exported once by tools/export_transformer_fixtures.py --bench
+ * with Debian's PyTorch into bench/.cache/ (gitignored; 330 MB), then read from there.
+ */
+async function vitB16(): Promise<Graph> {
+  const dir = fileURLToPath(new URL('./.cache/', import.meta.url));
+  const file = path.join(dir, 'vit_b_16.onnx');
+  if (!existsSync(file)) {
+    const tool = fileURLToPath(new URL('../tools/export_transformer_fixtures.py', import.meta.url));
+    process.stderr.write(`exporting ViT-B/16 to ${file} with /usr/bin/python3 (torch) ...\n`);
+    execFileSync('/usr/bin/python3', [tool, '--bench', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return readOnnxFile(file);
+}
+
+/** Transformers are benchmarked at their last layer with Grad-CAM and RSI-Grad-CAM only (unless BENCH_METHODS says). */
+export const TRANSFORMERS = new Set(['ViT-B/16']);
+
+export const ARCHITECTURES: Record<string, () => Graph | Promise<Graph>> = { 'VGG-16': vgg16, 'ResNet-50': resnet50, MobileNetV2: mobilenetV2, 'ViT-B/16': vitB16 };

@@ -4,7 +4,7 @@
  * then every registered method (or those in BENCH_METHODS) at the last layer with its
  * default options. Prints one JSON line.
  */
-import { ARCHITECTURES } from './architectures.js';
+import { ARCHITECTURES, TRANSFORMERS } from './architectures.js';
 import { Model } from '../src/engine/model.js';
 import { Pipeline } from '../src/methods/pipeline.js';
 import { GradCam } from '../src/methods/gradcam.js';
@@ -19,7 +19,8 @@ const build = ARCHITECTURES[arch];
 if (!build) throw new Error(`unknown architecture ${arch}`);
 
 const t0 = performance.now();
-const model = Model.prepare(build(), { source: arch });
+const model = Model.prepare(await build(), { source: arch });
+const transformer = TRANSFORMERS.has(arch);
 const pipeline = new Pipeline(model, createNodeRuntime());
 const prepareMs = performance.now() - t0;
 
@@ -53,12 +54,12 @@ const last = model.layer();
 const isCut = (t: string) => !model.build({ feed: t }).graph.inputs.some((i) => i.name === model.inputName);
 const half = Math.floor(spatial.findIndex((l) => l.tensor === last.tensor) / 2);
 const order = spatial.map((_, i) => i).sort((a, b) => Math.abs(a - half) - Math.abs(b - half));
-const middle = spatial[order.find((i) => isCut(spatial[i]!.tensor)) ?? half]!;
+const middle = transformer ? last : spatial[order.find((i) => isCut(spatial[i]!.tensor)) ?? half]!;
 
 const gc = new GradCam(pipeline);
 const rsi = new RsiGradCam(pipeline);
 const rows = [];
-for (const [where, layer] of [['last', last], ['middle', middle]] as const) {
+for (const [where, layer] of transformer ? ([['last', last]] as const) : ([['last', last], ['middle', middle]] as const)) {
   const gradcamMs = await time(() => gc.explain([image], { layer: layer.tensor }), 3);
   await pipeline.runtime.dispose();
   let completeness = 0;
@@ -75,7 +76,7 @@ for (const [where, layer] of [['last', last], ['middle', middle]] as const) {
 // sessions) and, when that took under WARM_LIMIT_MS, a second call with the sessions built.
 const WARM_LIMIT_MS = Number(process.env.BENCH_WARM_LIMIT_MS ?? 30_000);
 const methods = [];
-for (const name of process.env.BENCH_METHODS?.split(',') ?? methodNames()) {
+for (const name of process.env.BENCH_METHODS?.split(',') ?? (transformer ? ['gradcam', 'rsi-grad-cam'] : methodNames())) {
   const method = createMethod(name, pipeline);
   let evaluations = 0;
   let completeness: number | null = null;

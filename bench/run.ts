@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: speed and memory of Grad-CAM and RSI-Grad-CAM on VGG-16, ResNet-50 and
- * MobileNetV2 at 224x224 (random weights, built in memory), then the time per explanation of
+ * MobileNetV2 at 224x224 (random weights, built in memory) and ViT-B/16 (torchvision's, random
+ * weights, exported once with Debian's PyTorch: see architectures.ts), then the time per explanation of
  * every registered method at the last layer. Each model runs in its own process so its peak
  * RSS is its own. Prints two Markdown tables, then bench/first-call.ts's: the first and
  * second CLI call per model (separate processes, the second loading the session cache).
@@ -14,7 +15,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const steps = Number(process.env.BENCH_STEPS ?? 50);
-const archs = (process.env.BENCH_ARCHS ?? 'VGG-16,ResNet-50,MobileNetV2').split(',');
+const archs = (process.env.BENCH_ARCHS ?? 'VGG-16,ResNet-50,MobileNetV2,ViT-B/16').split(',');
 const one = fileURLToPath(new URL('./one.ts', import.meta.url));
 const firstCall = fileURLToPath(new URL('./first-call.ts', import.meta.url));
 

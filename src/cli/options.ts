@@ -10,6 +10,7 @@ import { DEFAULT_WEIGHTING, WEIGHTINGS, type Weighting } from '../methods/weight
 import type { Classifier } from '../classifier.js';
 import type { Target } from '../methods/targets.js';
 import { loadModel } from '../node/load-model.js';
+import { parseTokensGrid } from '../engine/tokens.js';
 import { preprocessHelp } from './preprocess-help.js';
 import { progressBar } from './progress.js';
 import { interruptSignal } from './interrupt.js';
@@ -21,6 +22,8 @@ export function addModelOptions(cmd: Command): Command {
     .addHelpText('after', preprocessHelp())
     .addOption(new Option('--fit <mode>', 'how photos fit the model input (default: from the model)').choices(FIT_MODES as string[]))
     .option('--threads <n>', 'onnxruntime threads (default: all cores)', intArg('--threads', 1))
+    .option('--tokens-grid <HxW>', 'transformers: the grid of the patch tokens, e.g. 14x14 (default: from the patch embedding)', (v: string) => parseTokensGrid(v))
+    .option('--drop-tokens <k>', 'transformers: leading tokens that are not on the grid, e.g. 1 for a class token (default: the tokens beyond the grid)', intArg('--drop-tokens', 0))
     .option('--cache-dir <dir>', 'download cache (default: $RSI_GRAD_CAM_CACHE or ~/.cache/rsi-grad-cam)');
 }
 
@@ -50,6 +53,8 @@ export interface ModelOpts {
   fit?: FitMode;
   threads?: number;
   cacheDir?: string;
+  tokensGrid?: [number, number];
+  dropTokens?: number;
 }
 export interface MethodOpts {
   layer?: string;
@@ -198,6 +203,7 @@ export async function loadFromOptions(o: ModelOpts): Promise<Classifier> {
       preprocess: o.preprocess,
       fit: o.fit,
       cacheDir: o.cacheDir,
+      tokens: o.tokensGrid || o.dropTokens !== undefined ? { grid: o.tokensGrid, drop: o.dropTokens } : undefined,
       runtimeOptions: o.threads ? { threads: o.threads } : undefined,
       onProgress: (file, received, total) => bar.update(file, received, total),
     });

@@ -4,10 +4,10 @@
  * dimension instead, or fail saying which node pins the batch.
  */
 import { BatchingError } from '../errors.js';
-import { producers } from './graph/graph-utils.js';
+import { NameScope, producers } from './graph/graph-utils.js';
 import { inferShapes, type Known } from './graph/shape-inference.js';
 import { int64Tensor, tensorToNumbers } from './graph/tensor-data.js';
-import { BATCH, type Graph } from './graph/types.js';
+import { BATCH, type Graph, type Node } from './graph/types.js';
 import { attrInt } from './graph/attributes.js';
 
 /**
@@ -63,6 +63,36 @@ function rewriteOne(graph: Graph, shapes: Map<string, Known>): boolean {
     node.inputs[1] = fixed;
     return true;
   }
+  return expandConcatConstant(graph, shapes);
+}
+
+/**
+ * A batch-1 export folds ViT's `class_token.expand(n, -1, -1)` into a constant [1, 1, D]
+ * concatenated with the batched patch tokens: expand the constant to the batch instead.
+ */
+function expandConcatConstant(graph: Graph, shapes: Map<string, Known>): boolean {
+  for (const [at, node] of graph.nodes.entries()) {
+    if (node.opType !== 'Concat') continue;
+    const batched = node.inputs.find((i) => shapes.get(i)?.shape?.[0] === BATCH);
+    const rank = shapes.get(batched ?? '')?.shape?.length ?? 0;
+    if (!batched || attrInt(node, 'axis', 0) % rank === 0) continue;
+    const k = node.inputs.findIndex((i) => graph.initializers.has(i) && shapes.get(i)?.shape?.[0] === 1);
+    if (k < 0) continue;
+    const c = node.inputs[k]!;
+    const names = new NameScope(graph);
+    const [batch, ones, target, out] = ['batch', 'ones', 'target', 'batched'].map((s) => names.fresh(`${c}__${s}`)) as [string, string, string, string];
+    graph.initializers.set(ones, int64Tensor(new Array(rank - 1).fill(1)));
+    const make = (opType: string, inputs: string[], output: string, attributes: Node['attributes'] = {}): Node => ({ name: names.fresh(`${output}_node`), opType, domain: '', inputs, outputs: [output], attributes });
+    graph.nodes.splice(
+      at,
+      0,
+      make('Shape', [batched], batch, { start: { type: 'int', value: 0 }, end: { type: 'int', value: 1 } }),
+      make('Concat', [batch, ones], target, { axis: { type: 'int', value: 0 } }),
+      make('Expand', [c, target], out),
+    );
+    node.inputs[k] = out;
+    return true;
+  }
   return false;
 }
 
@@ -74,6 +104,8 @@ function check(graph: Graph, shapes: Map<string, Known>, source: string): void {
       const k = shapes.get(o);
       if (!o || !k?.shape || k.dataType === 'int64' || k.dataType === 'bool') continue;
       const s = k.shape;
+      // Attention layers move the batch to another axis ([S, N, D]) or fold it into one ([N*heads, S, d]).
+      if (s.some((d, i) => i > 0 && typeof d === 'string' && d.split('*').includes(BATCH))) continue;
       if (s.length > 0 && s[0] !== BATCH && !(typeof s[0] === 'string' && s[0] !== BATCH)) {
         throw new BatchingError(
           `${source}: node '${node.name}' (${node.opType}) turns a batched tensor into shape [${s.join(', ')}], fixing the batch size; re-export the model with a dynamic batch axis`,

@@ -11,6 +11,7 @@ import { constantValue, consumers } from './graph/graph-utils.js';
 import type { Known } from './graph/shape-inference.js';
 import { BATCH, FLOAT_TYPES, type Graph, type Node, type Shape } from './graph/types.js';
 import { toNchwShape, type Layout } from './layout.js';
+import type { TokenGrid } from './tokens.js';
 
 export interface LayerInfo {
   /** Tensor name in the graph. */
@@ -28,6 +29,11 @@ export interface LayerInfo {
   layout?: Layout;
   /** [height, width] of a 4-D map whose layout is known. */
   spatial?: [number, number];
+  /**
+   * For a transformer's token layer [N, K + H*W, D] (stored shape): where its tokens lie. Its
+   * `shape` is then the map [N, D, H, W] the methods see (see tokens.ts).
+   */
+  tokens?: TokenGrid;
   /** Module paths (torch) or Keras layer scopes (tf2onnx) whose output this tensor is, when recorded. */
   modules: string[];
   /** Position in topological order. */
@@ -160,7 +166,7 @@ export function resolveLayer(layers: LayerInfo[], name: string, source = 'model'
   );
 }
 
-const COLLAPSE_OPS = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'Flatten', 'ReduceMean', 'ReduceMax', 'Reshape', 'Gemm', 'MatMul', 'AveragePool', 'MaxPool']);
+const COLLAPSE_OPS = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'Flatten', 'ReduceMean', 'ReduceMax', 'Reshape', 'Gemm', 'MatMul', 'AveragePool', 'MaxPool', 'Gather']);
 
 /** Ops that only move a map's elements around: their output is never the default layer. */
 const LAYOUT_OPS = new Set(['Transpose', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity']);
@@ -195,7 +201,8 @@ export function defaultLayer(graph: Graph, layers: LayerInfo[], source = 'model'
     for (const m of graph.nodes.slice(i + 1)) {
       if (!m.inputs.some((t) => reached.has(t))) continue;
       for (const o of m.outputs) reached.add(o);
-      if (m.inputs.some((t) => isSpatial(t) && !reached.has(t))) {
+      // A transformer's patch embedding flattens its map into tokens, which are maps again.
+      if (m.inputs.some((t) => isSpatial(t) && !reached.has(t)) || m.outputs.some((o) => byTensor.get(o)?.tokens)) {
         feedsBack = true;
         break;
       }
@@ -203,13 +210,31 @@ export function defaultLayer(graph: Graph, layers: LayerInfo[], source = 'model'
     if (!feedsBack) headIndex = i;
   }
   // Maps whose layout the graph gives (all of them in a convolutional network) ...
-  const known = spatial.filter((l) => l.layout !== undefined);
+  const known = spatial.filter((l) => l.layout !== undefined || l.tokens);
   const maps = (known.length ? known : spatial).filter((l) => !LAYOUT_OPS.has(l.op));
   const before = maps.filter((l) => l.index < headIndex);
   // ... and among them the model's own layer outputs, when it names its layers.
   const own = before.filter((l) => l.modules.length > 0 || named.has(l.tensor));
   const pool = own.length ? own : before.length ? before : maps.length ? maps : spatial;
-  return pool[pool.length - 1]!;
+  const last = pool[pool.length - 1]!;
+  return last.tokens?.drop ? beforeLastAttention(graph, pool) ?? last : last;
+}
+
+/**
+ * A classifier that reads its class token: after its last attention, the other tokens never
+ * reach the score, so a cam there is blank. pytorch-grad-cam explains ViTs at the input norm
+ * of the last block (`blocks[-1].norm1`, torchvision's `encoder_layer_11.ln_1`): the last
+ * token layer before the last product of two activations (attention scores), a norm if any.
+ */
+function beforeLastAttention(graph: Graph, pool: LayerInfo[]): LayerInfo | undefined {
+  let mix = -1;
+  graph.nodes.forEach((n, i) => {
+    if (n.opType === 'MatMul' && n.inputs.every((t) => !graph.initializers.has(t))) mix = i;
+  });
+  const candidates = pool.filter((l) => l.tokens && l.index < mix);
+  const isNorm = (l: LayerInfo) => l.op === 'LayerNormalization' || l.modules.some((m) => /(^|[./])(ln|norm)[_\d]*$/i.test(m));
+  const norms = candidates.filter(isNorm);
+  return norms[norms.length - 1] ?? candidates[candidates.length - 1];
 }
 
 function spatialSize(shape: Shape): number {

@@ -42,7 +42,7 @@ const KEEP_OPS = new Set([
   'Pad', 'Slice', 'Concat', 'Split', 'Resize', 'Upsample', 'Tile', 'Expand',
   'QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear',
   'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceSum', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSumExp',
-  'Softmax', 'LogSoftmax',
+  'Softmax', 'LogSoftmax', 'LayerNormalization',
 ]);
 
 /** The permutation that turns a tensor of layout `from` into layout `to` (Transpose perm). */
@@ -104,6 +104,12 @@ export function inferLayouts(graph: Graph, shapes: Map<string, Known>, inputLayo
         perm.forEach((p, i) => (roles[p] = ly[i]!));
         set(x, roles.join(''));
       }
+    } else if (n.opType === 'MatMul' && rank4(n.inputs[0]!) && shapes.get(n.inputs[1]!)?.shape?.length === 2) {
+      // A Linear layer on a channels-last map (Swin's MLP, patch merging): the channels stay last.
+      const lx = layouts.get(n.inputs[0]!);
+      const ly = layouts.get(n.outputs[0]!);
+      if (lx?.endsWith('C')) set(n.outputs[0]!, lx);
+      if (ly?.endsWith('C')) set(n.inputs[0]!, ly);
     } else if (KEEP_OPS.has(n.opType)) {
       const ins = n.inputs.filter(rank4);
       const known = new Set(ins.map((t) => layouts.get(t)).filter((l): l is Layout => !!l));

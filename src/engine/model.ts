@@ -19,6 +19,7 @@ import { checkGradientPath } from './autodiff/gradient-path.js';
 import { defaultLayer, infinitePadding, listLayers, resolveLayer, type LayerInfo } from './layers.js';
 import { NCHW, NHWC, inferLayouts, inputLayoutOf, permutation, toNchwShape } from './layout.js';
 import { dimProduct } from './graph/dims.js';
+import { applyTokenGrids, checkTokenOptions, patchGrid, type TokenGrid, type TokenOptions } from './tokens.js';
 
 /** Which class score is differentiated: the post-softmax probability or the logit. */
 export type ScoreMode = 'softmax' | 'logit';
@@ -38,6 +39,8 @@ export interface PrepareOptions {
   logits?: string;
   /** Extra layer names (e.g. Keras names of nested layers) -> tensor names. */
   aliases?: Map<string, string>;
+  /** Where transformer tokens lie (default: inferred from the patch embedding; see tokens.ts). */
+  tokens?: TokenOptions;
 }
 
 /** What a built graph's outputs are called. */
@@ -93,7 +96,7 @@ export class Model {
   private predictor?: { graph: Graph; logits: string; probs: string };
   private readonly byTensor: Map<string, LayerInfo>;
 
-  private constructor(graph: Graph, shapes: Map<string, Known>, logits: string, probs: string, source: string) {
+  private constructor(graph: Graph, shapes: Map<string, Known>, logits: string, probs: string, source: string, tokens?: TokenOptions) {
     this.graph = graph;
     this.shapes = shapes;
     this.source = source;
@@ -113,12 +116,14 @@ export class Model {
     // The probabilities the engine appends are the model's output, not a layer: the logit
     // score does not depend on them at all.
     this.layers = listLayers(graph, shapes, inferLayouts(graph, shapes, this.inputLayout)).filter((l) => l.tensor !== probs);
+    applyTokenGrids(this.layers, patchGrid(graph, shapes), tokens);
     this.byTensor = new Map(this.layers.map((l) => [l.tensor, l]));
   }
 
   /** Prepare an imported graph (the graph passed in is not changed). */
   static prepare(original: Graph, options: PrepareOptions = {}): Model {
     const source = options.source ?? 'model';
+    checkTokenOptions(options.tokens, source);
     if (original.inputs.length !== 1) {
       throw new ModelFormatError(`${source}: expected one image input, found ${original.inputs.length} (${original.inputs.map((i) => i.name).join(', ')})`);
     }
@@ -131,7 +136,7 @@ export class Model {
     // A quantized model is explained through its float twin; its predictions stay its own.
     const quantized = quantizedOps(graph);
     const main = prepareGraph(quantized.length ? floatTwin(graph, source) : graph, options, source);
-    const model = new Model(main.graph, main.shapes, main.logits, main.probs, source);
+    const model = new Model(main.graph, main.shapes, main.logits, main.probs, source, options.tokens);
     if (quantized.length) {
       // Weights stay behind their DequantizeLinear: onnxruntime fuses that into integer kernels.
       const predictor = prepareGraph(graph, options, source, new Set(['QuantizeLinear', 'DequantizeLinear']));
@@ -185,14 +190,19 @@ export class Model {
     const shapes = new Map(this.shapes);
     /** Tensors whose values leave or enter the graph transposed to NCHW, with their layout. */
     const views = new Map<string, string>();
+    /** Token layers, which leave and enter the graph as maps [N, D, H, W]. */
+    const tokens = new Map<string, TokenGrid>();
     for (const t of [...(options.expose ?? []), ...(options.wrt ?? []), ...(options.feed ? [options.feed] : [])]) {
-      const layout = this.byTensor.get(t)?.layout;
-      if (layout && layout !== NCHW && t !== this.inputName) views.set(t, layout);
+      const info = this.byTensor.get(t);
+      if (info?.tokens) tokens.set(t, info.tokens);
+      else if (info?.layout && info.layout !== NCHW && t !== this.inputName) views.set(t, info.layout);
     }
     if (options.feed) {
       const feed = options.feed;
       const layout = views.get(feed);
-      if (layout) {
+      const grid = tokens.get(feed);
+      if (grid) feedTokens(graph, feed, this.shapeOf(feed), grid, names);
+      else if (layout) {
         // Fed as NCHW: a Transpose back to the stored layout takes the tensor's place.
         const stored = names.fresh(`${feed}/stored`);
         for (const n of graph.nodes) n.inputs = n.inputs.map((i) => (i === feed ? stored : i));
@@ -214,6 +224,8 @@ export class Model {
     // stored in another layout than NCHW leaves through a Transpose to NCHW.
     const inputs = new Set(graph.inputs.map((v) => v.name));
     const alias = (t: string, base: string, layer = t) => {
+      const grid = tokens.get(layer);
+      if (grid) return tokensToMap(graph, t, this.shapeOf(layer), grid, names, base);
       const layout = views.get(layer);
       if (!layout && !inputs.has(t) && t !== TARGETS_INPUT) return t;
       const n = names.fresh(base);
@@ -350,6 +362,62 @@ function addPredictor(graph: Graph, predictor: { graph: Graph; logits: string; p
   for (const [k, v] of predictor.graph.initializers) graph.initializers.set(rename(k), v);
   for (const o of predictor.graph.otherOpsets) if (!graph.otherOpsets.some((x) => x.domain === o.domain)) graph.otherOpsets.push(o);
   return { logits: rename(predictor.logits), probs: rename(predictor.probs) };
+}
+
+/** A token tensor [N, K + H*W, D] as the map [N, D, H, W] (pytorch-grad-cam's reshape_transform), named `base`. */
+function tokensToMap(graph: Graph, t: string, stored: Shape, g: TokenGrid, names: NameScope, base: string): string {
+  const ints = (values: number[]) => {
+    const n = names.fresh(`${base}/ints`);
+    graph.initializers.set(n, int64Tensor(values));
+    return n;
+  };
+  const d = stored[2] as number;
+  let x = t;
+  if (g.drop > 0) {
+    x = names.fresh(`${base}/grid_tokens`);
+    graph.nodes.push(node(names, 'Slice', [t, ints([g.drop]), ints([g.count]), ints([1])], [x]));
+  }
+  const hwc = names.fresh(`${base}/hwc`);
+  graph.nodes.push(node(names, 'Reshape', [x, ints([0, g.grid[0], g.grid[1], d])], [hwc]));
+  const out = names.fresh(base);
+  graph.nodes.push(node(names, 'Transpose', [hwc], [out], { perm: A.ints([0, 3, 1, 2]) }));
+  return out;
+}
+
+/**
+ * Feed a token layer as a map [N, D, H, W]: its grid tokens come from the fed map; the
+ * dropped leading tokens (the class token) are still computed from the image, as
+ * pytorch-grad-cam's AblationLayerVit leaves the class token alone.
+ */
+function feedTokens(graph: Graph, feed: string, stored: Shape, g: TokenGrid, names: NameScope): void {
+  const d = stored[2] as number;
+  const tokens = names.fresh(`${feed}/tokens`);
+  for (const n of graph.nodes) n.inputs = n.inputs.map((i) => (i === feed ? tokens : i));
+  const ints = (values: number[]) => {
+    const n = names.fresh(`${feed}/ints`);
+    graph.initializers.set(n, int64Tensor(values));
+    return n;
+  };
+  const hwc = names.fresh(`${feed}/hwc`);
+  const grid = g.drop > 0 ? names.fresh(`${feed}/grid_tokens`) : tokens;
+  const added = [
+    node(names, 'Transpose', [feed], [hwc], { perm: A.ints([0, 2, 3, 1]) }),
+    node(names, 'Reshape', [hwc, ints([0, g.grid[0] * g.grid[1], d])], [grid]),
+  ];
+  if (g.drop === 0) {
+    cutAt(graph, feed, [BATCH, d, g.grid[0], g.grid[1]], names);
+    graph.nodes.unshift(...added);
+    return;
+  }
+  // The producer keeps computing the whole tensor under another name; its leading tokens are kept.
+  const computed = names.fresh(`${feed}/computed`);
+  const at = graph.nodes.findIndex((n) => n.outputs.includes(feed));
+  graph.nodes[at]!.outputs = graph.nodes[at]!.outputs.map((o) => (o === feed ? computed : o));
+  const lead = names.fresh(`${feed}/leading_tokens`);
+  added.push(node(names, 'Slice', [computed, ints([0]), ints([g.drop]), ints([1])], [lead]));
+  added.push(node(names, 'Concat', [lead, grid], [tokens], { axis: A.int(1) }));
+  graph.inputs.push({ name: feed, dataType: 'float32', shape: [BATCH, d, g.grid[0], g.grid[1]] });
+  graph.nodes.splice(at + 1, 0, ...added);
 }
 
 /** Cut the graph at `tensor`: its producer no longer writes it; it becomes a graph input. */

@@ -5,6 +5,7 @@
  */
 import { OptionError } from '../errors.js';
 import type { LayerInfo } from '../engine/layers.js';
+import { unknownTokenLayout } from '../engine/tokens.js';
 import type { BuildOptions, ScoreMode, ScoreSpec } from '../engine/model.js';
 import { aggregateLayerCams, camToHeatmap, weightedCam } from './cam.js';
 import { checkOptionNames, type ExplanationMethod, type MethodCapabilities } from './method.js';
@@ -150,6 +151,7 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
   private camLayer(name: string | undefined): CamLayer {
     const model = this.pipeline.model;
     const info = model.layer(name);
+    if (info.shape.length === 3) throw unknownTokenLayout(info.tensor, info.shape);
     if (info.shape.length !== 4) {
       throw new OptionError(`layer '${info.tensor}' has shape [${info.shape.join(', ')}]; CAM methods need a 4-D layer [N, C, H, W]`);
     }

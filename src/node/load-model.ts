@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Classifier } from '../classifier.js';
 import { findCatalogueEntry, CATALOGUE } from '../catalogue.js';
 import { Model } from '../engine/model.js';
+import type { TokenOptions } from '../engine/tokens.js';
 import { kerasInputScaling } from '../engine/input-scaling.js';
 import type { Graph } from '../engine/graph/types.js';
 import type { Runtime } from '../engine/runtime/runtime.js';
@@ -33,6 +34,8 @@ export interface LoadModelOptions {
   fit?: FitMode;
   /** [height, width] when the model leaves its input size open. */
   inputSize?: [number, number];
+  /** Transformers: where the tokens of token layers lie (default: inferred from the patch embedding). */
+  tokens?: TokenOptions;
   /** Download cache folder (default: `$RSI_GRAD_CAM_CACHE` or `~/.cache/rsi-grad-cam`). */
   cacheDir?: string;
   /** Download progress. */
@@ -77,7 +80,7 @@ export async function loadModel(source: string, options: LoadModelOptions = {}):
     graph = await readOnnxFile(file);
     scalesInside = kerasInputScaling(graph) !== undefined;
   }
-  const model = Model.prepare(graph, { source, logits, inputSize: options.inputSize, aliases: layerNames });
+  const model = Model.prepare(graph, { source, logits, inputSize: options.inputSize, aliases: layerNames, tokens: options.tokens });
 
   const defaults: Partial<InputSpec> = { size: model.imageSize, layout: model.inputLayout, channels: model.channels };
   const side = entry ? {} : await sidecars(file);

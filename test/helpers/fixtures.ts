@@ -43,13 +43,13 @@ export interface Fixture {
   read(ref: TensorRef): Float32Array;
 }
 
-export function loadFixture(name: string): Fixture {
-  const meta = JSON.parse(readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8'));
-  const bin = readFileSync(path.join(FIXTURES, `${name}.bin`));
+export function loadFixture(name: string, dir = FIXTURES): Fixture {
+  const meta = JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8'));
+  const bin = readFileSync(path.join(dir, `${name}.bin`));
   const buf = new Uint8Array(bin).buffer;
   return {
     name,
-    onnxPath: path.join(FIXTURES, `${name}.onnx`),
+    onnxPath: path.join(dir, `${name}.onnx`),
     meta,
     read: (ref) => new Float32Array(buf.slice(ref.byteOffset, ref.byteOffset + ref.length * 4)),
   };

@@ -11,12 +11,13 @@ export function registerLayers(program: Command): Command {
       const classifier = await loadFromOptions(o);
       const layers = classifier.layers().filter((l) => o.all || l.shape.length === 4);
       if (o.json) {
-        const json = layers.map((l) => ({ name: l.tensor, node: l.node, op: l.op, shape: l.shape, layout: l.layout, spatial: l.spatial, modules: l.modules, default: l.isDefault }));
+        const json = layers.map((l) => ({ name: l.tensor, node: l.node, op: l.op, shape: l.shape, layout: l.layout, tokens: l.tokens, spatial: l.spatial, modules: l.modules, default: l.isDefault }));
         process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
       } else {
-        // Shapes are [N, C, H, W] as the cam sees them; `layout` says how the graph stores the map.
+        // Shapes are [N, C, H, W] as the cam sees them; `layout` says how the graph stores the map
+        // (tokens+K: transformer tokens [N, K + H*W, C], the K leading ones dropped).
         const rows = layers.map((l) => [
-          l.isDefault ? '*' : ' ', l.tensor, l.op, `[${l.shape.join(', ')}]`, l.spatial ? `${l.spatial[0]}x${l.spatial[1]}` : '', l.layout ?? '', l.modules.join(', '),
+          l.isDefault ? '*' : ' ', l.tensor, l.op, `[${l.shape.join(', ')}]`, l.spatial ? `${l.spatial[0]}x${l.spatial[1]}` : '', l.tokens ? `tokens+${l.tokens.drop}` : l.layout ?? '', l.modules.join(', '),
         ]);
         const head = [' ', 'name', 'op', 'shape', 'HxW', 'layout', 'module'];
         const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -515,6 +515,26 @@ export const evaluators: Record<string, Evaluator> = {
     const ones: Value = { ...target, data: new Float64Array(elementCount(target.dims)) };
     return [broadcastMap([x!, ones], x!.dataType, ([v]) => v!, fail)];
   },
+  // torchvision's Swin builds its shifted-window mask with `mask[h0:h1, w0:w1] = k` (ScatterND).
+  ScatterND: (node, [data, indices, updates], fail) => {
+    if ((node.attributes['reduction']?.value ?? 'none') !== 'none') return undefined;
+    const out = value(data!.dataType, [...data!.dims], data!.data);
+    const k = indices!.dims[indices!.dims.length - 1]!;
+    const ds = strides(data!.dims);
+    const slice = elementCount(data!.dims.slice(k));
+    const count = indices!.data.length / k;
+    for (let j = 0; j < count; j++) {
+      let off = 0;
+      for (let a = 0; a < k; a++) {
+        const dim = data!.dims[a]!;
+        const i = indices!.data[j * k + a]!;
+        if (i < -dim || i >= dim) fail(`index ${i} is out of range for size ${dim}`);
+        off += (i < 0 ? i + dim : i) * ds[a]!;
+      }
+      out.data.set(updates!.data.subarray(j * slice, (j + 1) * slice), off);
+    }
+    return [out];
+  },
   Tile: (_node, [x, repeats]) => {
     const reps = Array.from(repeats!.data);
     const dims = x!.dims.map((d, i) => d * reps[i]!);

@@ -152,6 +152,7 @@ export const shapeRules: Record<string, ShapeRule> = {
   Abs: same,
   Reciprocal: same,
   Erf: same,
+  Gelu: same,
   Floor: same,
   Ceil: same,
   Softmax: same,
@@ -178,7 +179,23 @@ export const shapeRules: Record<string, ShapeRule> = {
   Min: broadcast(),
   Sum: broadcast(),
   Mean: broadcast(),
-  Equal: broadcast('bool'),
+  Equal: (c) => {
+    // Shape values compared with constants: torch writes `x.expand(n, -1, -1)` as
+    // Where(Equal(shape, -1), 1, shape). A symbolic dim is a size, so never 0 or negative.
+    const [out] = broadcast('bool')(c);
+    const [a, b] = [c.values(0), c.values(1)];
+    if (!a || !b || out!.shape!.length > 1) return [out!];
+    const n = Math.max(a.length, b.length);
+    const values: Dim[] = [];
+    for (let i = 0; i < n; i++) {
+      const [p, q] = [a.length === 1 ? a[0]! : a[i]!, b.length === 1 ? b[0]! : b[i]!];
+      if (p === q) values.push(1);
+      else if (typeof p === 'number' && typeof q === 'number') values.push(0);
+      else if ((typeof p === 'number' && p <= 0) || (typeof q === 'number' && q <= 0)) values.push(0);
+      else return [out!];
+    }
+    return [{ ...out!, values }];
+  },
   Greater: broadcast('bool'),
   GreaterOrEqual: broadcast('bool'),
   Less: broadcast('bool'),
@@ -188,7 +205,13 @@ export const shapeRules: Record<string, ShapeRule> = {
   Where: (c) => {
     const shape = broadcastShapes([c.shape(0), c.shape(1), c.shape(2)]);
     if (!shape) return c.fail('inputs do not broadcast');
-    return [{ dataType: c.inputs[1]!.dataType, shape }];
+    const [m, x, y] = [c.values(0), c.values(1), c.values(2)];
+    let values: Dim[] | undefined;
+    if (m && x && y && shape.length <= 1) {
+      const at = (v: Dim[], i: number) => (v.length === 1 ? v[0]! : v[i]!);
+      values = Array.from({ length: Math.max(m.length, x.length, y.length) }, (_, i) => (at(m, i) ? at(x, i) : at(y, i)));
+    }
+    return [{ dataType: c.inputs[1]!.dataType, shape, values }];
   },
   Cast: (c) => {
     const to = attrInt(c.node, 'to', 1);

@@ -146,9 +146,10 @@ test('Cast float32 -> float64 -> float32 around x*x gives 2x', async () => {
   r.grads[0]!.forEach((g, k) => assert.ok(Math.abs(g - 2 * x[k]! * seed[k]!) < 1e-5, `element ${k}: ${g}`));
 });
 
-test('GELU written with Erf (x * 0.5 * (1 + erf(x / sqrt 2))) matches finite differences', async () => {
+/** GELU as torch exports it before opset 20: x * 0.5 * (1 + erf(x / sqrt 2)), on x [2, 6]. */
+function erfGelu() {
   const c = (v: number) => ({ dataType: 'float32' as const, dims: [], data: Float32Array.of(v) });
-  const graph = buildGraph({
+  return buildGraph({
     inputs: { x: [2, 6] },
     consts: { s: c(Math.SQRT1_2), one: c(1), half: c(0.5) },
     nodes: [
@@ -160,9 +161,42 @@ test('GELU written with Erf (x * 0.5 * (1 + erf(x / sqrt 2))) matches finite dif
     ],
     outputs: ['y'],
   });
+}
+
+test('GELU written with Erf (x * 0.5 * (1 + erf(x / sqrt 2))) matches finite differences', async () => {
+  const graph = erfGelu();
   const r = rng(5);
   const x = Array.from({ length: 12 }, () => r(-3, 3));
   const seed = Array.from({ length: 12 }, () => r());
   const out = await checkGraph(graph, { x: tensor(x, [2, 6]) }, { y: tensor(seed, [2, 6]) });
   assert.ok(out.maxError < 1e-3, `error ${out.maxError}`);
+});
+
+for (const approximate of ['none', 'tanh']) {
+  test(`Gelu (opset 20, approximate=${approximate}) matches finite differences`, async () => {
+    const r = await gradCheck({
+      op: 'Gelu',
+      opset: 20,
+      attrs: approximate === 'none' ? {} : { approximate: { type: 'string', value: approximate } },
+      inputs: [{ shape: [3, 8], data: awayFrom(24, -4, 4, []) }],
+    });
+    assert.ok(r.maxError < 1e-3, `error ${r.maxError} fd=${r.fd} analytic=${r.analytic}`);
+  });
+}
+
+test('Gelu equals its Erf form (x * 0.5 * (1 + erf(x / sqrt 2))) forward and backward', async () => {
+  const x = awayFrom(12, -3, 3, [], 0.1, 8);
+  const seed = awayFrom(12, -1, 1, [], 0.1, 9);
+  const gelu = buildGraph({ inputs: { x: [2, 6] }, nodes: [{ op: 'Gelu', inputs: ['x'], outputs: ['y'] }], outputs: ['y'], opset: 20 });
+  const erf = erfGelu();
+  const [g1] = await backward(gelu, { x: tensor(x, [2, 6]) }, { y: tensor(seed, [2, 6]) }, ['x']);
+  const [g2] = await backward(erf, { x: tensor(x, [2, 6]) }, { y: tensor(seed, [2, 6]) }, ['x']);
+  g1!.forEach((v, k) => assert.ok(Math.abs(v - g2![k]!) < 1e-5, `element ${k}: ${v} vs ${g2![k]}`));
+});
+
+test('Gelu with an unknown approximate mode is refused naming it', async () => {
+  await assert.rejects(
+    gradCheck({ op: 'Gelu', opset: 20, attrs: { approximate: { type: 'string', value: 'fast' } }, inputs: [{ shape: [4] }] }),
+    (e: Error) => e instanceof UnsupportedOperatorError && /approximate='fast'/.test(e.message),
+  );
 });

@@ -69,3 +69,30 @@ test('MatMul of a symbolic-batch activation [N, S, K] by a weight [K, M]', async
   assert.ok(r.maxError < 1e-3, `error ${r.maxError}`);
   assert.equal(r.grads[1]!.length, 8);
 });
+
+test('self-attention as exporters write it (Split of qkv, heads by Reshape + Transpose, batched MatMuls, Softmax on the last axis) matches finite differences', async () => {
+  // x [N, S=4, 3 * D] with D = 6, 2 heads of 3.
+  const i64 = (data: number[]) => ({ dataType: 'int64' as const, dims: [data.length], data: BigInt64Array.from(data.map(BigInt)) });
+  const graph = buildGraph({
+    inputs: { x: ['N', 4, 18] },
+    consts: { split: i64([6, 6, 6]), heads: i64([0, 4, 2, 3]), merged: i64([0, 4, 6]) },
+    nodes: [
+      { op: 'Split', inputs: ['x', 'split'], outputs: ['q', 'k', 'v'], attrs: { axis: { type: 'int', value: -1 } } },
+      { op: 'Reshape', inputs: ['q', 'heads'], outputs: ['qh'] },
+      { op: 'Reshape', inputs: ['k', 'heads'], outputs: ['kh'] },
+      { op: 'Reshape', inputs: ['v', 'heads'], outputs: ['vh'] },
+      { op: 'Transpose', inputs: ['qh'], outputs: ['qt'], attrs: { perm: { type: 'ints', value: [0, 2, 1, 3] } } },
+      { op: 'Transpose', inputs: ['kh'], outputs: ['kt'], attrs: { perm: { type: 'ints', value: [0, 2, 3, 1] } } },
+      { op: 'Transpose', inputs: ['vh'], outputs: ['vt'], attrs: { perm: { type: 'ints', value: [0, 2, 1, 3] } } },
+      { op: 'MatMul', inputs: ['qt', 'kt'], outputs: ['scores'] },
+      { op: 'Softmax', inputs: ['scores'], outputs: ['attn'], attrs: { axis: { type: 'int', value: -1 } } },
+      { op: 'MatMul', inputs: ['attn', 'vt'], outputs: ['o'] },
+      { op: 'Transpose', inputs: ['o'], outputs: ['ot'], attrs: { perm: { type: 'ints', value: [0, 2, 1, 3] } } },
+      { op: 'Reshape', inputs: ['ot', 'merged'], outputs: ['y'] },
+    ],
+    outputs: ['y'],
+  });
+  const rand = rng(12);
+  const r = await checkGraph(graph, { x: tensor(randomArray(2 * 4 * 18, rand), [2, 4, 18]) }, { y: tensor(randomArray(2 * 4 * 6, rand), [2, 4, 6]) });
+  assert.ok(r.maxError < 1e-3, `error ${r.maxError}`);
+});

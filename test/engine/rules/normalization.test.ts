@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { A } from '../../../src/engine/graph/attributes.js';
 import { UnsupportedOperatorError } from '../../../src/errors.js';
-import { gradCheck, type GradCheckResult } from '../../helpers/grad-check.js';
+import { gradCheck, randomArray, rng, type GradCheckResult } from '../../helpers/grad-check.js';
+import { backward, buildGraph, checkGraph, tensor } from './graph-grad.js';
 
 function assertClose(r: GradCheckResult, inputShape: number[]): void {
   assert.deepEqual(r.grads.get(0)!.dims, inputShape);
@@ -77,4 +78,44 @@ test('LayerNormalization gradient over the last axis and over the last two axes 
     inputs: [{ shape }, { shape: [4, 5], constant: true }, null],
   });
   assertClose(two, shape);
+});
+
+test("LayerNorm in torch's decomposed form (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add: opset < 17) matches finite differences", async () => {
+  const rand = rng(21);
+  const f32 = (data: ArrayLike<number>, dims: number[]) => ({ dataType: 'float32' as const, dims, data: Float32Array.from(data) });
+  const graph = buildGraph({
+    inputs: { x: ['N', 5, 6] },
+    consts: {
+      two: f32([2], []),
+      eps: f32([1e-6], []),
+      gamma: f32(randomArray(6, rand, 0.5, 1.5), [6]),
+      beta: f32(randomArray(6, rand), [6]),
+    },
+    nodes: [
+      { op: 'ReduceMean', inputs: ['x'], outputs: ['mean'], attrs: { axes: { type: 'ints', value: [-1] } } },
+      { op: 'Sub', inputs: ['x', 'mean'], outputs: ['d'] },
+      { op: 'Pow', inputs: ['d', 'two'], outputs: ['d2'] },
+      { op: 'ReduceMean', inputs: ['d2'], outputs: ['var'], attrs: { axes: { type: 'ints', value: [-1] } } },
+      { op: 'Add', inputs: ['var', 'eps'], outputs: ['ve'] },
+      { op: 'Sqrt', inputs: ['ve'], outputs: ['std'] },
+      { op: 'Div', inputs: ['d', 'std'], outputs: ['xhat'] },
+      { op: 'Mul', inputs: ['xhat', 'gamma'], outputs: ['s'] },
+      { op: 'Add', inputs: ['s', 'beta'], outputs: ['y'] },
+    ],
+    outputs: ['y'],
+    opset: 14,
+  });
+  const x = randomArray(60, rand, -2, 2);
+  const seed = randomArray(60, rand);
+  const r = await checkGraph(graph, { x: tensor(x, [2, 5, 6]) }, { y: tensor(seed, [2, 5, 6]) });
+  assert.ok(r.maxError < 1e-3, `error ${r.maxError}`);
+  // The same gradient as the fused LayerNormalization node.
+  const fused = buildGraph({
+    inputs: { x: ['N', 5, 6] },
+    consts: { gamma: graph.initializers.get('gamma')!, beta: graph.initializers.get('beta')! },
+    nodes: [{ op: 'LayerNormalization', inputs: ['x', 'gamma', 'beta'], outputs: ['y'], attrs: { axis: { type: 'int', value: -1 }, epsilon: { type: 'float', value: 1e-6 } } }],
+    outputs: ['y'],
+  });
+  const [g] = await backward(fused, { x: tensor(x, [2, 5, 6]) }, { y: tensor(seed, [2, 5, 6]) }, ['x']);
+  g!.forEach((v, k) => assert.ok(Math.abs(v - r.grads[0]![k]!) < 1e-4, `element ${k}: ${v} vs ${r.grads[0]![k]}`));
 });

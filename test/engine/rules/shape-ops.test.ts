@@ -96,11 +96,42 @@ test('Slice gradient is the seed padded with zeros', async () => {
   assert.deepEqual(Array.from(g!), [0, 7, 8, 0, 0]);
 });
 
-test('Slice with a step other than 1 fails clearly', async () => {
+test('Slice with a negative step fails clearly', async () => {
   await assert.rejects(
-    gradCheck({ op: 'Slice', inputs: [{ shape: [6] }, int64([0]), int64([6]), int64([0]), int64([2])] }),
-    (e: Error) => e instanceof UnsupportedOperatorError && /step 2/.test(e.message),
+    gradCheck({ op: 'Slice', inputs: [{ shape: [6] }, int64([5]), int64([-INT_MAX]), int64([0]), int64([-2])] }),
+    (e: Error) => e instanceof UnsupportedOperatorError && /step -2/.test(e.message),
   );
+});
+
+test("Slice with steps (Swin's patch merging x[..., 0::2, 1::2, :], odd sizes, crops) matches finite differences", async () => {
+  for (const [h0, w0] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+    await check('Slice', [{ shape: [2, 5, 6, 3] }, int64([h0, w0]), int64([INT_MAX, INT_MAX]), int64([1, 2]), int64([2, 2])]);
+  }
+  await check('Slice', [{ shape: [7, 4] }, int64([1]), int64([6]), int64([0]), int64([3])]);
+  await check('Slice', [{ shape: [2, 9] }, int64([-8, 0]), int64([8, 1]), int64([1, 0]), int64([4, 1])]);
+});
+
+test('Slice with step 2 gives the seed at every other position, zeros between', async () => {
+  const graph = buildGraph({
+    inputs: { x: [2, 5] },
+    consts: { s: i64([1]), e: i64([5]), a: i64([1]), k: i64([2]) },
+    nodes: [{ op: 'Slice', inputs: ['x', 's', 'e', 'a', 'k'], outputs: ['y'] }],
+    outputs: ['y'],
+  });
+  const [g] = await backward(graph, { x: tensor(new Array(10).fill(1), [2, 5]) }, { y: tensor([7, 8, 9, 10], [2, 2]) }, ['x']);
+  assert.deepEqual(Array.from(g!), [0, 7, 0, 8, 0, 0, 9, 0, 10, 0]);
+});
+
+test('Slice with a step on a symbolic batch-first tensor (the batch copied through the reshape)', async () => {
+  const graph = buildGraph({
+    inputs: { x: ['N', 4, 3] },
+    consts: { s: i64([1]), e: i64([INT_MAX]), a: i64([1]), k: i64([2]) },
+    nodes: [{ op: 'Slice', inputs: ['x', 's', 'e', 'a', 'k'], outputs: ['y'] }],
+    outputs: ['y'],
+  });
+  const rand = rng(9);
+  const r = await checkGraph(graph, { x: tensor(randomArray(24, rand), [2, 4, 3]) }, { y: tensor(randomArray(12, rand), [2, 2, 3]) });
+  assert.ok(r.maxError < 1e-3, `error ${r.maxError}`);
 });
 
 test('Expand matches finite differences and sums over the broadcast axes', async () => {

@@ -1,5 +1,5 @@
 /** Gradient rules for element-wise activations (and the pass-through ops Identity, Dropout, Cast). */
-import { attrFloat } from '../../graph/attributes.js';
+import { attrFloat, attrString } from '../../graph/attributes.js';
 import { FLOAT_TYPES, type DataType } from '../../graph/types.js';
 import type { GradContext, GradRule } from '../context.js';
 
@@ -165,6 +165,35 @@ const Erf: GradRule = (c) => {
   c.setGrad(0, c.op('Mul', [g, c.op('Mul', [e, c.constFloat([2 / Math.sqrt(Math.PI)], [])])]));
 };
 
+/**
+ * Gelu (opset 20). Exact: d/dx x Phi(x) = Phi(x) + x phi(x), with Phi(x) = (1 + erf(x / sqrt 2)) / 2
+ * and phi the normal density. approximate = 'tanh': y = x (1 + t) / 2 with t = tanh(u),
+ * u = sqrt(2 / pi) (x + 0.044715 x^3), so dy/dx = (1 + t) / 2 + x (1 - t^2) u' / 2.
+ */
+const Gelu: GradRule = (c) => {
+  const { x, g } = unary(c);
+  const k = (v: number) => c.constFloat([v], []);
+  const approximate = attrString(c.node, 'approximate', 'none');
+  let dydx: string;
+  if (approximate === 'none') {
+    const cdf = c.op('Mul', [c.op('Add', [c.op('Erf', [c.op('Mul', [x, k(Math.SQRT1_2)])]), k(1)]), k(0.5)]);
+    const pdf = c.op('Mul', [c.op('Exp', [c.op('Mul', [c.op('Mul', [x, x]), k(-0.5)])]), k(1 / Math.sqrt(2 * Math.PI))]);
+    dydx = c.op('Add', [cdf, c.op('Mul', [x, pdf])]);
+  } else if (approximate === 'tanh') {
+    const s = Math.sqrt(2 / Math.PI);
+    const x2 = c.op('Mul', [x, x]);
+    const u = c.op('Mul', [c.op('Add', [x, c.op('Mul', [c.op('Mul', [x2, x]), k(0.044715)])]), k(s)]);
+    const t = c.op('Tanh', [u]);
+    const du = c.op('Add', [c.op('Mul', [x2, k(3 * 0.044715 * s)]), k(s)]);
+    const half = c.op('Mul', [c.op('Add', [t, k(1)]), k(0.5)]);
+    const sech2 = c.op('Sub', [k(1), c.op('Mul', [t, t])]);
+    dydx = c.op('Add', [half, c.op('Mul', [c.op('Mul', [c.op('Mul', [x, sech2]), du]), k(0.5)])]);
+  } else {
+    return c.fail(`approximate='${approximate}' is not an ONNX Gelu mode (none, tanh)`);
+  }
+  c.setGrad(0, c.op('Mul', [g, dydx]));
+};
+
 /** Pass-through. */
 const Identity: GradRule = (c) => {
   c.setGrad(0, unary(c).g);
@@ -216,6 +245,7 @@ export const activationRules: Record<string, GradRule> = {
   Abs,
   Reciprocal,
   Erf,
+  Gelu,
   Identity,
   Dropout,
   Cast,

@@ -79,7 +79,12 @@ function constInts(c: GradContext, i: number, what: string): number[] {
   return v;
 }
 
-/** Step-1 slices: the gradient is g zero-padded back to x's shape. */
+/**
+ * Slices: the gradient is g put back where the slice took it, zeros elsewhere. Step 1: g
+ * zero-padded. Step k > 1 (Swin's patch merging, x[..., 0::2, 1::2, :]): along that axis,
+ * each element of g is followed by k - 1 zeros (Unsqueeze, Pad, Reshape), then padded or
+ * cropped to x's size.
+ */
 const Slice: GradRule = (c) => {
   const x = c.node.inputs[0]!;
   const shape = c.shape(x);
@@ -96,29 +101,53 @@ const Slice: GradRule = (c) => {
     axes = attrInts(c.node, 'axes');
   }
   const pads = new Array<number>(2 * rank).fill(0);
+  let g = c.outputGrad(0)!;
+  // g's shape as the axes are spread back one by one.
+  const current = [...c.shape(c.node.outputs[0]!)];
   starts.forEach((s0, j) => {
     const axis = normAxis(c, axes ? axes[j]! : j, rank);
     const step = steps ? steps[j]! : 1;
-    if (step !== 1) c.fail(`slices with step ${step} are not supported (only step 1)`);
+    if (step < 1) c.fail(`slices with step ${step} are not supported (only positive steps)`);
     const e0 = ends[j]!;
     const d = shape[axis]!;
     if (typeof d === 'number') {
       const [s, e] = sliceBounds(s0, e0, step, d);
-      pads[axis] = s;
-      pads[axis + rank] = d - Math.max(s, e);
+      const taken = Math.max(0, Math.ceil((e - s) / step));
+      if (step > 1 && taken > 0) {
+        g = spread(c, g, current, axis, taken, step);
+        current[axis] = taken * step;
+        // The spread covers taken * step elements from s; pad or crop the rest of the axis.
+        pads[axis] = s;
+        pads[axis + rank] = d - s - taken * step;
+      } else {
+        pads[axis] = s;
+        pads[axis + rank] = d - Math.max(s, e);
+      }
     } else {
+      if (step !== 1) c.fail(`cannot slice the symbolic axis ${axis} (size ${d}) with step ${step}`);
       // A symbolic axis: fine when the slice provably runs to its end (ONNX writes INT_MAX).
       if (s0 < 0 || e0 < 2 ** 31 - 1) c.fail(`cannot slice the symbolic axis ${axis} (size ${d}) in a differentiable way`);
       pads[axis] = s0;
     }
   });
-  const g = c.outputGrad(0)!;
   if (pads.every((p) => p === 0)) {
     c.setGrad(0, g);
     return;
   }
   c.setGrad(0, c.opset >= 11 ? c.op('Pad', [g, c.constInt64(pads)]) : c.op('Pad', [g], { pads: ints(pads) }));
 };
+
+/** g with k - 1 zeros after each element along `axis` (where it has `n` elements): n * k there. */
+function spread(c: GradContext, g: string, shape: readonly (number | string)[], axis: number, n: number, k: number): string {
+  const rank = shape.length;
+  const pads = new Array<number>(2 * (rank + 1)).fill(0);
+  pads[axis + 1 + rank + 1] = k - 1;
+  const padded = c.op('Pad', [unsqueeze(c, g, [axis + 1]), c.constInt64(pads)]);
+  // Reshape target: 0 copies a leading dimension (the symbolic batch); the rest are known.
+  const target = shape.map((d, i) => (i < axis ? 0 : i === axis ? n * k : d));
+  if (target.some((d) => typeof d !== 'number')) c.fail(`cannot spread the gradient along axis ${axis} of [${shape.join(', ')}]`);
+  return c.op('Reshape', [padded, c.constInt64(target as number[])]);
+}
 
 /** Sum g back over the broadcast axes. */
 const Expand: GradRule = (c) => {
