@@ -10,6 +10,7 @@ export { differentiate, type Seed, type RuleVariants } from './engine/autodiff/d
 export { gradRules } from './engine/autodiff/rules/index.js';
 export { Model, type ScoreMode, type ScoreSpec, type OutputActivation, type BuildOptions, type GraphOutputs, type PrepareOptions, TARGETS_INPUT } from './engine/model.js';
 export { listLayers, resolveLayer, defaultLayer, moduleScopes, type LayerInfo } from './engine/layers.js';
+export { tokenGrid, patchGrid, parseTokensGrid, type TokenGrid, type TokenOptions } from './engine/tokens.js';
 export { Runtime, EngineSession, type OrtModule, type RuntimeOptions, type FloatTensor, type SessionLease } from './engine/runtime/runtime.js';
 export { graphDigest, type SessionStore, type StoredGraph, type CreateSession } from './engine/runtime/session-store.js';
 export { importTfjsLayers, type TfjsImport } from './importers/tfjs/import.js';
