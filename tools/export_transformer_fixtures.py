@@ -23,7 +23,7 @@ a copy of the float32 model:
   ReLU(sum_k mean_hw(dS/dA_k) A_k);
 - `rsi`: RSI-Grad-CAM as the project defines it (GUIDE.md: post-softmax score, m = 50,
   trapezoid Riemann-Stieltjes sum along x' + (i/m)(x - x') from the zero baseline, guided
-  weights), at the same grid, on the same reshaped maps.
+  weights, and `rsiReluGrad`: the relu-grad weighting), at the same grid, on the same reshaped maps.
 """
 import collections
 import copy
@@ -303,7 +303,9 @@ def gradcam_ref(model, module, x, target, transform):
 
 
 def rsi_ref(model, module, x, target, transform, steps=STEPS):
-    """RSI-Grad-CAM (guided) at the grid: trapezoid sum of dy_c/dA * dA along the straight path from 0."""
+    """RSI-Grad-CAM at the grid, trapezoid sums along the straight path from 0: `guided` (IG =
+    sum dy_c/dA * dA kept where A(x) > 0, IG > 0, A(x) - A(x') > 0) and `relu-grad` (the sum
+    of ReLU(dy_c/dA) * dA); w_k = spatial mean; cam = ReLU(sum_k w_k A_k(x))."""
     base = torch.zeros_like(x)
     acts, grads = [], []
     for i in range(steps + 1):
@@ -312,12 +314,14 @@ def rsi_ref(model, module, x, target, transform, steps=STEPS):
         acts.append(transform(a)[0])
         grads.append(transform(g)[0])
     ig = torch.zeros_like(acts[0])
+    pos = torch.zeros_like(acts[0])
     for i in range(steps):
         ig += 0.5 * (grads[i] + grads[i + 1]) * (acts[i + 1] - acts[i])
+        pos += 0.5 * (torch.relu(grads[i]) + torch.relu(grads[i + 1])) * (acts[i + 1] - acts[i])
     aX, a0 = acts[-1], acts[0]
     kept = torch.where((aX > 0) & (ig > 0) & (aX - a0 > 0), ig, torch.zeros_like(ig))
-    w = kept.mean(dim=(1, 2))
-    return torch.relu((w[:, None, None] * aX).sum(dim=0))
+    cam = lambda m: torch.relu((m.mean(dim=(1, 2))[:, None, None] * aX).sum(dim=0))
+    return cam(kept), cam(pos)
 
 
 # ----------------------------------------------------------------------------
@@ -398,7 +402,9 @@ def export(name):
                 'gradcam': w.add(gradcam_ref(ref, module, x32.double(), target, transform)),
             }
             if path == layers[0][0]:
-                sample['layers'][path]['rsi'] = w.add(rsi_ref(ref, module, x32.double(), target, transform))
+                guided, relu_grad = rsi_ref(ref, module, x32.double(), target, transform)
+                sample['layers'][path]['rsi'] = w.add(guided)
+                sample['layers'][path]['rsiReluGrad'] = w.add(relu_grad)
         samples.append(sample)
     meta = {
         'opset': opset, 'dynamicBatch': dynamic, 'numClasses': NUM_CLASSES, 'steps': STEPS,

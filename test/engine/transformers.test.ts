@@ -100,13 +100,15 @@ for (const name of ['vit', 'vit_opset14', 'swin']) {
     }
     const first = layers[0]!;
     const zero = new Float32Array(images[0]!.length);
-    const res = await new RsiGradCam(pipeline).explain(images, { layer: first.modulePath, targets: targets(fx), baseline: zero, steps: (fx.meta as unknown as { steps: number }).steps });
-    res.forEach((r, i) => {
-      const ref = (fx.meta.samples[i]!.layers[first.modulePath] as unknown as { rsi: Parameters<Fixture['read']>[0] }).rsi;
-      const e = relError(r.cam, fx.read(ref));
-      assert.ok(e < 1e-4, `${name} ${first.modulePath} sample ${i}: RSI-Grad-CAM error ${e}`);
-      assert.ok(r.cam.some((v) => v > 0), 'the RSI-Grad-CAM map is not blank');
-    });
+    for (const [weighting, key] of [['guided', 'rsi'], ['relu-grad', 'rsiReluGrad']] as const) {
+      const res = await new RsiGradCam(pipeline).explain(images, { layer: first.modulePath, targets: targets(fx), baseline: zero, steps: (fx.meta as unknown as { steps: number }).steps, weighting });
+      res.forEach((r, i) => {
+        const ref = (fx.meta.samples[i]!.layers[first.modulePath] as unknown as Record<string, Parameters<Fixture['read']>[0]>)[key]!;
+        const e = relError(r.cam, fx.read(ref));
+        assert.ok(e < 1e-4, `${name} ${first.modulePath} sample ${i}: RSI-Grad-CAM (${weighting}) error ${e}`);
+        assert.ok(r.cam.some((v) => v > 0), `the RSI-Grad-CAM (${weighting}) map is not blank`);
+      });
+    }
   });
 }
 
