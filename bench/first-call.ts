@@ -57,7 +57,7 @@ try {
     const build = ARCHITECTURES[arch];
     if (!build) throw new Error(`unknown architecture ${arch} (known: ${Object.keys(ARCHITECTURES).join(', ')})`);
     const model = path.join(work, `${arch}.onnx`);
-    writeFileSync(model, serializeOnnx(build()));
+    writeFileSync(model, serializeOnnx(await build()));
     const modelMB = readFileSync(model).byteLength / 2 ** 20;
     for (const method of methods) {
       const cache = path.join(work, `cache-${arch}-${method}`);
