@@ -102,6 +102,7 @@ async function main(argv: string[]): Promise<void> {
     const summaries = new Map<string, Map<string, { mean: number; half: number; n: number }>>();
     for (const folder of s.folders) {
       if (!existsSync(path.join(folder, 'results.jsonl'))) {
+        if (!existsSync(path.join(folder, 'summary.csv'))) throw new Error(`${folder}: neither results.jsonl nor summary.csv there`);
         for (const [layer, rows] of readSummary(folder, s.method, better)) {
           const mine = summaries.get(layer) ?? new Map();
           summaries.set(layer, mine);

@@ -1,8 +1,8 @@
 /**
  * The CLI with candidate RSI-Grad-CAM weightings registered (issue 17): weightings tried
  * against the authors' two (`guided`, `relu-grad`) and `plain`, measured with `eval` before
- * any becomes a named option. Each is one registerWeighting call, the extension point users
- * have too.
+ * any becomes a named option (`pos-neg-0.5` did, and is built in now). Each is one
+ * registerWeighting call, the extension point users have too.
  *
  *   node --import tsx tools/weighting-candidates.ts eval --weighting relu-ig ...
  *
@@ -36,12 +36,8 @@ export const CANDIDATES = {
     description: 'w_k = ReLU(spatial mean of IG): ReLU of the channel\'s total integrated gradient',
     weights: (p: PathIntegrals) => spatialMean(p.ig, p.channels, p.hw).map(relu),
   },
-  // Between relu-grad (lambda 0) and plain (lambda 1): evidence against the class counts, discounted.
-  'pos-neg-0.5': {
-    description: 'w_k = spatial mean of P - N/2',
-    integrands: { pos: relu, neg: negPart },
-    weights: posNeg(0.5),
-  },
+  // Between relu-grad (lambda 0) and plain (lambda 1): evidence against the class counts,
+  // discounted. lambda = 0.5 passed issue 17's test and is built in (src/methods/weightings.ts).
   'pos-neg-0.25': {
     description: 'w_k = spatial mean of P - N/4',
     integrands: { pos: relu, neg: negPart },

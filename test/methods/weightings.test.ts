@@ -33,6 +33,22 @@ test('a registered weighting runs by name with its own integrand: relu-grad minu
   assert.ok(Math.abs(neg!.completenessError! - plain!.completenessError!) < 1e-6);
 });
 
+test('pos-neg-0.5 is relu-grad minus half the negative part: the midpoint of relu-grad and plain', async () => {
+  // P - N/2 with IG = P - N is (P + IG) / 2 per unit, so its weights are the mean of relu-grad's and plain's.
+  const { fx, pipeline, images } = await fixturePipeline('resnet');
+  const layer = fx.meta.layers[1]!.modulePath;
+  const o = { layer, steps: 6, baseline: new Float32Array(images[0]!.length), targets: fx.meta.samples[0]!.target };
+  const rsi = new RsiGradCam(pipeline);
+  const [pn] = await rsi.explain([images[0]!], { ...o, weighting: 'pos-neg-0.5' });
+  const [pos] = await rsi.explain([images[0]!], { ...o, weighting: 'relu-grad' });
+  const [plain] = await rsi.explain([images[0]!], { ...o, weighting: 'plain' });
+  const mid = pos!.weights.map((v, k) => (v + plain!.weights[k]!) / 2);
+  assert.ok(relError(pn!.weights, mid) < 1e-4, `error ${relError(pn!.weights, mid)}`);
+  // It differs from both ends, so the check has teeth.
+  assert.ok(relError(pn!.weights, pos!.weights) > 1e-2 && relError(pn!.weights, plain!.weights) > 1e-2);
+  assert.ok(WEIGHTINGS.includes('pos-neg-0.5'));
+});
+
 test('unknown weightings are refused with the list; the default is a built-in', async () => {
   assert.ok(WEIGHTINGS.slice(0, 3).join() === 'guided,relu-grad,plain');
   assert.ok(WEIGHTINGS.includes(DEFAULT_WEIGHTING));
