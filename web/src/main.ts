@@ -171,13 +171,21 @@ async function loadModel(choice: ModelChoice): Promise<void> {
   ui.modelInfo.textContent = `loading ${choice.source}…`;
   document.body.dataset.model = '';
   const summary = await client.loadModel(choice.main, choice.files, choice.source, { labels: choice.labels, preset: choice.preset, fit: choice.fit });
+  const previous = state.model;
   state.model = choice;
   state.summary = summary;
   state.target = undefined;
   if (summary.methods.map((m) => m.name).join() !== state.methods.map((m) => m.name).join()) buildMethodControls(summary);
   showModel(summary);
   document.body.dataset.model = summary.source;
-  if (state.photo) await sendPhoto();
+  try {
+    if (state.photo) await sendPhoto();
+  } catch (e) {
+    // A model that cannot classify one photo in the page's memory is not loaded: the engine
+    // restarts (recoverEngine) with the model before it.
+    if (e instanceof EngineError && e.name === 'OutOfMemory') state.model = previous;
+    throw e;
+  }
 }
 
 function showModel(s: ModelSummary): void {
@@ -390,6 +398,7 @@ async function doExplain(): Promise<void> {
     else {
       ui.progressText.textContent = '';
       showError(e);
+      await recoverEngine(e);
     }
   } finally {
     setBusy(false);
@@ -457,7 +466,31 @@ function guard(p: Promise<unknown>): void {
   p.catch((e) => {
     if (e instanceof EngineError && e.name === 'Cancelled') return;
     showError(e instanceof PhotoError || e instanceof EngineError || e instanceof Error ? e : String(e));
+    return recoverEngine(e);
   });
+}
+
+let recovering = false;
+
+/**
+ * After the engine ran out of memory or its worker died, a fresh worker with the last model
+ * that loaded, so the page keeps working (onnxruntime-web may have aborted, leaving its wasm
+ * instance unusable). The error stays shown; a second failure while recovering is not retried.
+ */
+async function recoverEngine(e: unknown): Promise<void> {
+  if (recovering || !(e instanceof EngineError && (e.name === 'OutOfMemory' || e.name === 'WorkerError'))) return;
+  recovering = true;
+  setBusy(true);
+  try {
+    await startEngine(state.backend);
+    if (state.model) await loadModel(state.model);
+  } catch {
+    // The model itself may not fit: the page still has a live engine for another one.
+  } finally {
+    recovering = false;
+    setBusy(false);
+    showError(e); // loading cleared it
+  }
 }
 
 function wireInput(): void {

@@ -35,6 +35,8 @@ let cancelFlag: Int32Array | undefined;
 let loaded: Loaded | undefined;
 let photo: PhotoData | undefined;
 let input: Float32Array | undefined;
+/** What the engine is doing, for error messages ("while loading x.onnx"). */
+let activity = '';
 
 class Cancelled extends Error {
   constructor() {
@@ -102,6 +104,7 @@ async function init(wanted: Backend, urls: OrtUrls, flag?: SharedArrayBuffer): P
 async function loadModel(main: string, files: NamedBytes[], source: string, labels?: string[], preset?: PresetName, fit?: FitMode): Promise<ModelSummary> {
   if (!runtime) throw new Error('the engine is not initialised');
   const t0 = performance.now();
+  activity = `while loading ${source}`;
   const byName = new Map<string, Uint8Array>();
   for (const f of files) {
     byName.set(f.name, new Uint8Array(f.bytes));
@@ -189,6 +192,7 @@ async function predictPhoto(): Promise<PhotoPredictions | undefined> {
   if (!loaded || !photo) return undefined;
   const c = loaded.classifier;
   requireSpec(c);
+  activity = `while ${loaded.source} classified the photo`;
   const fitted = fitImage(photo, c.inputSize, c.info.fit ?? 'stretch');
   input = c.toTensor(fitted.image);
   const [p] = await c.pipeline.predict([input], 1);
@@ -225,6 +229,7 @@ async function explain(id: number, r: ExplainRequest): Promise<{ done: number }>
 async function runMethod(id: number, method: string, r: ExplainRequest): Promise<MethodResult> {
   const c = loaded!.classifier;
   requireSpec(c);
+  activity = `while running ${method} on ${loaded!.source}`;
   let evaluations = 0;
   // The page's cancel flag aborts the method before its next batch.
   const abort = new AbortController();
@@ -289,13 +294,29 @@ function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
 }
 
+/**
+ * How onnxruntime-web and the browser say memory ran out: a C++ allocation failing in the wasm
+ * heap (std::bad_alloc, when the heap cannot grow past its 4 GB), Emscripten's abort, V8's
+ * failed ArrayBuffer or Memory.grow.
+ */
+/** onnxruntime's size arithmetic overflowing wasm's 32-bit sizes: one tensor of 4 GB or more. */
+const TOO_LARGE = /SafeIntOnOverflow|Integer overflow/;
+const OUT_OF_MEMORY = /bad_alloc|out of memory|allocation failed|failed to allocate|memory access out of bounds|Aborted\(OOM\)|Maximum memory size exceeded|could not allocate memory/i;
+
 /** Errors as the page shows them: one readable line. */
 function describe(e: unknown): { name: string; message: string } {
   if (e instanceof Cancelled || (e instanceof RsiGradCamError && e.code === 'aborted')) return { name: 'Cancelled', message: 'Cancelled.' };
   if (e instanceof RsiGradCamError) return { name: e.name, message: e.message };
   const msg = firstLine(e);
-  if (e instanceof RangeError || /out of memory|allocation failed|memory access out of bounds|Aborted\(OOM\)/i.test(msg)) {
-    return { name: 'OutOfMemory', message: `The browser ran out of memory (${msg}). Try fewer steps, fewer methods or a smaller model.` };
+  if (e instanceof RangeError || OUT_OF_MEMORY.test(msg) || TOO_LARGE.test(msg)) {
+    const what = activity ? ` ${activity}` : '';
+    const cause = TOO_LARGE.test(msg) ? 'a tensor larger than the 4 GB a wasm engine can address' : msg.replace(/^.*ERROR_MESSAGE: /, '');
+    return {
+      name: 'OutOfMemory',
+      message:
+        `The page ran out of memory${what} (${cause}). ` +
+        `onnxruntime-web's wasm engine has at most 4 GB: try a smaller model or input size, fewer methods or steps, or the CLI (rsi-grad-cam explain), which uses the machine's memory.`,
+    };
   }
   return { name: e instanceof Error ? e.name : 'Error', message: msg };
 }
