@@ -24,7 +24,7 @@ export function addModelOptions(cmd: Command): Command {
     .option('--threads <n>', 'onnxruntime threads (default: all cores)', intArg('--threads', 1))
     .option('--tokens-grid <HxW>', 'transformers: the grid of the patch tokens, e.g. 14x14 (default: from the patch embedding)', (v: string) => parseTokensGrid(v))
     .option('--drop-tokens <k>', 'transformers: leading tokens that are not on the grid, e.g. 1 for a class token (default: the tokens beyond the grid)', intArg('--drop-tokens', 0))
-    .option('--cache-dir <dir>', 'download cache (default: $RSI_GRAD_CAM_CACHE or ~/.cache/rsi-grad-cam)');
+    .option('--cache-dir <dir>', 'cache of downloaded models and of built onnxruntime sessions, in <dir>/sessions (default: $RSI_GRAD_CAM_CACHE or ~/.cache/rsi-grad-cam; RSI_GRAD_CAM_SESSION_CACHE=off: no sessions stored)');
 }
 
 export function addMethodOptions(cmd: Command): Command {
