@@ -18,10 +18,19 @@ const MOBILENET = path.join(SHARED, 'models/mobilenet_v1_0.75_224');
 const PHOTO = path.join(SHARED, 'data/imagenet-val-200/images/ILSVRC2012_val_00003743.JPEG');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const STEPS = 50;
+/** Batch sizes of the plain-forward sweep (the page's one lever on wasm speed it controls). */
+const SWEEP = [1, 4, 17, 51];
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
-async function inNode(threads: number): Promise<{ rsi: number; forwards: number }> {
+interface Side {
+  rsi: number;
+  forwards: number;
+  /** Batch size -> ms for the m + 1 forwards. */
+  sweep: Map<number, number>;
+}
+
+async function inNode(threads: number): Promise<Side & { batch: number }> {
   const c = await loadModel(path.join(MOBILENET, 'model.json'), { runtimeOptions: { threads } });
   const { input } = await preparePhoto(c, PHOTO);
   const base = c.blackBaseline();
@@ -39,11 +48,21 @@ async function inNode(threads: number): Promise<{ rsi: number; forwards: number 
     await c.pipeline.predict(points, batch);
     fwd.push(performance.now() - t0);
   }
+  const sweep = new Map<number, number>();
+  for (const b of SWEEP) {
+    const times: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const t0 = performance.now();
+      await c.pipeline.predict(points, b);
+      times.push(performance.now() - t0);
+    }
+    sweep.set(b, median(times));
+  }
   await c.dispose();
-  return { rsi: median(rsi), forwards: median(fwd) };
+  return { rsi: median(rsi), forwards: median(fwd), sweep, batch };
 }
 
-async function inPage(): Promise<{ rsi: number; forwards: number; threads: string }> {
+async function inPage(): Promise<Side & { threads: string }> {
   ensurePageBuilt();
   const served = await serve();
   const browser = await launch();
@@ -58,18 +77,26 @@ async function inPage(): Promise<{ rsi: number; forwards: number; threads: strin
     await waitForRuns(page, ++n, 300_000);
     await page.setInputFiles('#model-files', readdirSync(MOBILENET).map((f) => path.join(MOBILENET, f)));
     await waitForRuns(page, ++n, 900_000); // the warm-up run
+    const forwards = (count: number, batch?: number) =>
+      page.evaluate(([k, b]) => (window as unknown as { rsiGradCamBench: { forwards(k: number, b?: number): Promise<number> } }).rsiGradCamBench.forwards(k, b), [count, batch] as const);
     const rsi: number[] = [];
     const fwd: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       await page.click('#run');
       await waitForRuns(page, ++n, 900_000);
       rsi.push((await pageRaw<{ timings: { explain: number } }>(page, 'rsi-grad-cam')).timings.explain);
-      fwd.push(await page.evaluate((count) => (window as unknown as { rsiGradCamBench: { forwards(n: number): Promise<number> } }).rsiGradCamBench.forwards(count), STEPS + 1));
+      fwd.push(await forwards(STEPS + 1));
+    }
+    const sweep = new Map<number, number>();
+    for (const b of SWEEP) {
+      const times: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) times.push(await forwards(STEPS + 1, b));
+      sweep.set(b, median(times));
     }
     const err = await page.locator('#error').evaluate((el) => ((el as HTMLElement).hidden ? '' : el.textContent));
     if (err) throw new Error(`the page shows an error: ${err}`);
     const threads = (await page.locator('#engine-status').textContent()) ?? '?';
-    return { rsi: median(rsi), forwards: median(fwd), threads };
+    return { rsi: median(rsi), forwards: median(fwd), threads, sweep };
   } finally {
     await browser.close();
     await served.stop();
@@ -92,6 +119,10 @@ async function main(): Promise<void> {
   console.log(`| page (onnxruntime-web wasm, Chromium) | ${threads} | ${page.rsi.toFixed(0)} | ${page.forwards.toFixed(0)} | ${(page.rsi / page.forwards).toFixed(2)} |`);
   console.log(`| Node (onnxruntime-node) | ${threads} | ${node.rsi.toFixed(0)} | ${node.forwards.toFixed(0)} | ${(node.rsi / node.forwards).toFixed(2)} |`);
   console.log(`\npage / Node, RSI-Grad-CAM: ${(page.rsi / node.rsi).toFixed(2)}x; plain forwards: ${(page.forwards / node.forwards).toFixed(2)}x (the wasm-vs-native gap the page cannot change)`);
+  console.log(`\n${STEPS + 1} plain forwards by batch size (the methods batch ${node.batch} at a time, in Node and in the page):\n`);
+  console.log('| batch | page ms | Node ms | page / Node |');
+  console.log('|---:|---:|---:|---:|');
+  for (const b of SWEEP) console.log(`| ${b} | ${page.sweep.get(b)!.toFixed(0)} | ${node.sweep.get(b)!.toFixed(0)} | ${(page.sweep.get(b)! / node.sweep.get(b)!).toFixed(2)} |`);
 }
 
 await main();

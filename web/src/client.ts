@@ -83,9 +83,9 @@ export class EngineClient {
     return this.call({ type: 'explain', request }, { onProgress: on.progress, onResult: on.result, onNotice: on.notice });
   }
 
-  /** Milliseconds for `count` plain forwards over the path (bench:web). */
-  benchForwards(count: number): Promise<number> {
-    return this.call({ type: 'bench-forwards', count });
+  /** Milliseconds for `count` plain forwards over the path (bench:web), in batches of `batch` (default: as the methods batch). */
+  benchForwards(count: number, batch?: number): Promise<number> {
+    return this.call({ type: 'bench-forwards', count, batch });
   }
 
   /** Stop the running explanation: at its next batch, or at once by restarting the worker. */

@@ -621,6 +621,6 @@ async function main(): Promise<void> {
 }
 
 // For npm run bench:web: plain forwards in this page, next to the methods' own timings.
-(window as unknown as { rsiGradCamBench: unknown }).rsiGradCamBench = { forwards: (count: number) => state.client!.benchForwards(count) };
+(window as unknown as { rsiGradCamBench: unknown }).rsiGradCamBench = { forwards: (count: number, batch?: number) => state.client!.benchForwards(count, batch) };
 
 guard(main());

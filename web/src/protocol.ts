@@ -40,7 +40,7 @@ export type Request =
   | { type: 'set-preprocess'; preset: PresetName | 'model'; fit: FitMode | 'model' }
   | { type: 'set-photo'; photo: PhotoData }
   | { type: 'explain'; request: ExplainRequest }
-  | { type: 'bench-forwards'; count: number };
+  | { type: 'bench-forwards'; count: number; batch?: number };
 
 /** A registered method as the page needs it (from its capabilities). */
 export interface MethodDescriptor {

@@ -70,7 +70,7 @@ async function handle(id: number, req: Request): Promise<unknown> {
     case 'explain':
       return explain(id, req.request);
     case 'bench-forwards':
-      return benchForwards(req.count);
+      return benchForwards(req.count, req.batch);
   }
 }
 
@@ -271,15 +271,16 @@ async function runMethod(id: number, method: string, r: ExplainRequest): Promise
 
 /**
  * `count` plain forward passes over the photo's path points, batched as RSI-Grad-CAM batches
- * them: the page's yardstick for its method overhead (npm run bench:web). Milliseconds.
+ * them (or `batch` at a time): the page's yardstick for its method overhead (npm run
+ * bench:web). Milliseconds.
  */
-async function benchForwards(count: number): Promise<number> {
+async function benchForwards(count: number, batchSize?: number): Promise<number> {
   if (!loaded || !photo) throw new Error('no model or photo');
   if (!input) await predictPhoto();
   const c = loaded.classifier;
   const base = c.blackBaseline();
   const points = Array.from({ length: count }, (_, i) => input!.map((v, j) => base[j]! + (i / (count - 1)) * (v - base[j]!)));
-  const batch = c.pipeline.batchSize({}, count);
+  const batch = batchSize ?? c.pipeline.batchSize({}, count);
   await c.pipeline.predict(points.slice(0, batch), batch);
   const t0 = performance.now();
   await c.pipeline.predict(points, batch);
