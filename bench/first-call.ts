@@ -57,11 +57,13 @@ try {
   for (const arch of archs) {
     const build = ARCHITECTURES[arch];
     if (!build) throw new Error(`unknown architecture ${arch} (known: ${Object.keys(ARCHITECTURES).join(', ')})`);
-    const model = path.join(work, `${arch}.onnx`);
+    // File names from the architecture's name ('ViT-B/16' holds a slash).
+    const file = arch.replace(/[^A-Za-z0-9.-]+/g, '_');
+    const model = path.join(work, `${file}.onnx`);
     writeFileSync(model, serializeOnnx(await build()));
     const modelMB = statSync(model).size / 2 ** 20;
     for (const method of methods) {
-      const cache = path.join(work, `cache-${arch}-${method}`);
+      const cache = path.join(work, `cache-${file}-${method}`);
       const call = (env: NodeJS.ProcessEnv): Call => {
         const t = performance.now();
         const out = execFileSync(process.execPath, ['--import', 'tsx', one, model, photo, method, steps, threads], {
