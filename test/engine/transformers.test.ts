@@ -18,6 +18,8 @@ import { OptionError } from '../../src/errors.js';
 import type { TokenOptions } from '../../src/engine/tokens.js';
 import { loadFixture, relError, type Fixture } from '../helpers/fixtures.js';
 import { runtime } from '../helpers/methods.js';
+import { randomArray, rng } from '../helpers/grad-check.js';
+import { buildGraph } from './rules/graph-grad.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/transformers/', import.meta.url));
 
@@ -182,4 +184,42 @@ test('a fed token layer keeps its class token computed from the image: feeding t
   const [e] = await new AblationCam(pipeline).explain([images[0]!], { layer: layer.tensor, targets: 3 });
   assert.deepEqual(e!.camShape, [4, 6]);
   assert.equal(e!.weights.length, 40);
+});
+
+test("a model with opset 20's Gelu explains as its Erf form does (same weights, opset 17)", async () => {
+  const rand = rng(4);
+  const f32 = (dims: number[]) => ({ dataType: 'float32' as const, dims, data: randomArray(dims.reduce((a, b) => a * b, 1), rand) });
+  const c = (v: number) => ({ dataType: 'float32' as const, dims: [], data: Float32Array.of(v) });
+  const consts = { W: f32([4, 3, 3, 3]), B: f32([4]), G: f32([5, 4]), s: c(Math.SQRT1_2), one: c(1), half: c(0.5) };
+  const conv = { op: 'Conv', inputs: ['x', 'W', 'B'], outputs: ['conv'], attrs: { pads: { type: 'ints' as const, value: [1, 1, 1, 1] } } };
+  const head = [
+    { op: 'GlobalAveragePool', inputs: ['act'], outputs: ['pool'] },
+    { op: 'Flatten', inputs: ['pool'], outputs: ['flat'] },
+    { op: 'Gemm', inputs: ['flat', 'G'], outputs: ['y'], attrs: { transB: { type: 'int' as const, value: 1 } } },
+  ];
+  const gelu = buildGraph({ inputs: { x: ['N', 3, 8, 8] }, consts, nodes: [conv, { op: 'Gelu', inputs: ['conv'], outputs: ['act'] }, ...head], outputs: ['y'], opset: 20 });
+  const erf = buildGraph({
+    inputs: { x: ['N', 3, 8, 8] },
+    consts,
+    nodes: [
+      conv,
+      { op: 'Mul', inputs: ['conv', 's'], outputs: ['a'] },
+      { op: 'Erf', inputs: ['a'], outputs: ['e'] },
+      { op: 'Add', inputs: ['e', 'one'], outputs: ['b'] },
+      { op: 'Mul', inputs: ['conv', 'b'], outputs: ['p'] },
+      { op: 'Mul', inputs: ['p', 'half'], outputs: ['act'] },
+      ...head,
+    ],
+    outputs: ['y'],
+  });
+  const image = randomArray(3 * 8 * 8, rand, -2, 2);
+  const cams = [];
+  for (const graph of [gelu, erf]) {
+    const model = Model.prepare(graph, { source: `opset ${graph.opset}` });
+    const [r] = await new GradCam(new Pipeline(model, runtime)).explain([image], { layer: 'act', targets: 2 });
+    assert.deepEqual(r!.camShape, [8, 8]);
+    cams.push(r!.cam);
+  }
+  assert.ok(cams[0]!.some((v) => v > 0));
+  assert.ok(relError(cams[0]!, cams[1]!) < 1e-5, `Gelu vs Erf form: ${relError(cams[0]!, cams[1]!)}`);
 });
