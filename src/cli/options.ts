@@ -116,6 +116,7 @@ const METHOD_FLAGS = { steps: '--steps', weighting: '--weighting', rule: '--rule
  * declares. They carry the CLI's Ctrl-C signal, so an explanation stops between batches.
  */
 export function methodSettings(o: MethodOpts): { baseline: string; [option: string]: unknown } {
+  // Ctrl-C cancels a running explanation between batches (the CLI then exits 130).
   return { steps: o.steps, score: o.score, weighting: o.weighting, rule: o.rule, baseline: o.baseline, internalBatchSize: o.internalBatchSize, signal: interruptSignal };
 }
 

@@ -5,7 +5,7 @@
  * each ablated channel.
  */
 import { BaseCam, type CamLayer, type ImageResult, type LayerMaps, type MethodContext } from './base-cam.js';
-import type { MethodCapabilities } from './method.js';
+import { gradientCapabilities, type MethodCapabilities } from './method.js';
 import { runBatches } from './runner.js';
 import type { CommonOptions } from './types.js';
 import type { BuildOptions, ScoreSpec } from '../engine/model.js';
@@ -13,7 +13,8 @@ import type { FloatTensor } from '../engine/runtime/runtime.js';
 
 export class AblationCam extends BaseCam<CommonOptions> {
   readonly name = 'ablationcam';
-  readonly capabilities: MethodCapabilities = { usesBaseline: false, hasCompleteness: false, options: [], defaultScore: 'logit' };
+  static readonly capabilities: MethodCapabilities = gradientCapabilities('Ablation-CAM');
+  readonly capabilities = AblationCam.capabilities;
 
   /** The score without gradients: a forward that exposes the layers. */
   protected override sessionFor(layers: CamLayer[], score: ScoreSpec): BuildOptions {

@@ -4,9 +4,12 @@
  * a_kij = g^2 / (2 g^2 + sum_ab A_kab * g^3), w_k = sum_ij a_kij * ReLU(g_kij).
  */
 import { GradientCam, type GradientMaps } from './gradient-cam.js';
+import { gradientCapabilities } from './method.js';
 
 export class GradCamPlusPlus extends GradientCam {
   readonly name = 'gradcam++';
+  static readonly capabilities = gradientCapabilities('Grad-CAM++');
+  override readonly capabilities = GradCamPlusPlus.capabilities;
 
   protected maps(a: Float32Array, g: Float32Array, channels: number, hw: number): GradientMaps {
     const weights = new Float32Array(channels);

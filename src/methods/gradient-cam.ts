@@ -4,7 +4,7 @@
  * map from (A, dS/dA) to channel weights or to the cam itself, at each layer.
  */
 import { BaseCam, type ImageResult, type MethodContext } from './base-cam.js';
-import type { MethodCapabilities } from './method.js';
+import { gradientCapabilities, type MethodCapabilities } from './method.js';
 import { range, runBatches } from './runner.js';
 import type { CommonOptions } from './types.js';
 
@@ -16,7 +16,7 @@ export interface GradientMaps {
 }
 
 export abstract class GradientCam<O extends CommonOptions = CommonOptions> extends BaseCam<O> {
-  readonly capabilities: MethodCapabilities = { usesBaseline: false, hasCompleteness: false, options: [], defaultScore: 'logit' };
+  readonly capabilities: MethodCapabilities = gradientCapabilities('gradient CAM');
 
   /** Channel weights (or the cam) from activations `a` and gradients `g` of one image. */
   protected abstract maps(a: Float32Array, g: Float32Array, channels: number, hw: number): GradientMaps;

@@ -4,10 +4,13 @@
  */
 import { spatialMean } from './cam.js';
 import { GradientCam, type GradientMaps } from './gradient-cam.js';
+import { gradientCapabilities } from './method.js';
 import { elementwiseCam } from './layercam.js';
 
 export class HiResCam extends GradientCam {
   readonly name = 'hirescam';
+  static readonly capabilities = gradientCapabilities('HiResCAM');
+  override readonly capabilities = HiResCam.capabilities;
 
   protected maps(a: Float32Array, g: Float32Array, channels: number, hw: number): GradientMaps {
     return { weights: spatialMean(g, channels, hw), cam: elementwiseCam(a, g, channels, hw) };

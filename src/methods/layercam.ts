@@ -4,9 +4,12 @@
  */
 import { spatialMean } from './cam.js';
 import { GradientCam, type GradientMaps } from './gradient-cam.js';
+import { gradientCapabilities } from './method.js';
 
 export class LayerCam extends GradientCam {
   readonly name = 'layercam';
+  static readonly capabilities = gradientCapabilities('LayerCAM');
+  override readonly capabilities = LayerCam.capabilities;
 
   protected maps(a: Float32Array, g: Float32Array, channels: number, hw: number): GradientMaps {
     const relu = g.map((v) => (v > 0 ? v : 0));

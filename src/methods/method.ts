@@ -8,13 +8,29 @@ import type { ScoreMode } from '../engine/model.js';
 import type { Pipeline } from './pipeline.js';
 import { COMMON_OPTIONS, type CommonOptions, type Explanation } from './types.js';
 
+/** How a method's own option is set from a form or a command line (the page builds its controls from these). */
+export interface OptionInfo {
+  description: string;
+  /** 'baseline': a tensor, or one of `choices` (black, blur) that the caller turns into one. */
+  type: 'integer' | 'number' | 'choice' | 'boolean' | 'baseline';
+  default?: number | string | boolean;
+  /** For 'choice' and 'baseline'. Read it when needed: registries (weightings) may grow. */
+  choices?: readonly string[];
+  min?: number;
+  max?: number;
+}
+
 export interface MethodCapabilities {
+  /** Display name, e.g. 'Grad-CAM++'. */
+  label: string;
   /** Takes a baseline x' (`baseline` option); callers may supply one (black, blur, an image). */
   usesBaseline: boolean;
   /** Reports `completenessError` (sum of attributions vs score difference). */
   hasCompleteness: boolean;
   /** Option names the method takes besides the common ones (CommonOptions). */
   options: readonly string[];
+  /** How to set those of `options` a user sets (a form, a flag); the rest are for programs (paths, returnAttributions). */
+  optionInfo?: Readonly<Record<string, OptionInfo>>;
   /** The score differentiated when the options give none. */
   defaultScore: ScoreMode;
 }
@@ -25,6 +41,11 @@ export interface ExplanationMethod<O extends CommonOptions = CommonOptions> {
   readonly capabilities: MethodCapabilities;
   /** Explain each preprocessed input tensor (C*H*W values each). */
   explain(images: readonly Float32Array[], options?: O): Promise<Explanation[]>;
+}
+
+/** The capabilities of the single-point gradient CAMs (no options of their own). */
+export function gradientCapabilities(label: string): MethodCapabilities {
+  return { label, usesBaseline: false, hasCompleteness: false, options: [], defaultScore: 'logit' };
 }
 
 /** Makes a method over a pipeline (cheap: no session is built until `explain`). */

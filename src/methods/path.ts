@@ -7,7 +7,8 @@
 import { OptionError } from '../errors.js';
 import type { Pipeline } from './pipeline.js';
 import { assertFinite } from './pipeline.js';
-import { ruleWeights, uniformAlphas, pathPoint, MAX_STEPS, checkSteps, type StieltjesRule } from './quadrature.js';
+import { ruleWeights, uniformAlphas, pathPoint, MAX_STEPS, STIELTJES_RULES, checkSteps, type StieltjesRule } from './quadrature.js';
+import type { OptionInfo } from './method.js';
 import { runBatches, type Evaluations } from './runner.js';
 import type { EngineSession, FloatTensor } from '../engine/runtime/runtime.js';
 
@@ -26,6 +27,13 @@ export interface PathOptions {
 export const PATH_OPTIONS: readonly (keyof PathOptions)[] = ['steps', 'baseline', 'paths', 'rule'];
 
 export const DEFAULT_STEPS = 50;
+
+/** How a form or command line sets the path options (paths are for programs only). */
+export const PATH_OPTION_INFO: Readonly<Record<string, OptionInfo>> = {
+  steps: { description: 'path intervals m (m + 1 points)', type: 'integer', default: DEFAULT_STEPS, min: 1, max: MAX_STEPS },
+  rule: { description: 'Riemann-Stieltjes rule', type: 'choice', default: 'trapezoid', choices: STIELTJES_RULES },
+  baseline: { description: "x': the black image (after the model's preprocessing), the image blurred, or an image", type: 'baseline', default: 'black', choices: ['black', 'blur'] },
+};
 
 /** Checks steps and rule before any work. */
 export function checkPathOptions(o: PathOptions): void {

@@ -9,7 +9,7 @@ import { XGradCam } from './xgradcam.js';
 import { LayerCam } from './layercam.js';
 import { HiResCam } from './hirescam.js';
 import { AblationCam } from './ablation-cam.js';
-import type { ExplanationMethod, MethodFactory } from './method.js';
+import type { ExplanationMethod, MethodCapabilities, MethodFactory } from './method.js';
 import type { Pipeline } from './pipeline.js';
 import type { CommonOptions } from './types.js';
 import { OptionError } from '../errors.js';
@@ -34,24 +34,32 @@ export type MethodName = keyof MethodOptionsMap;
 /** The method used when none is named. */
 export const DEFAULT_METHOD = 'rsi-grad-cam' satisfies MethodName;
 
-const registry = new Map<string, MethodFactory>([
-  ['rsi-grad-cam', (p) => new RsiGradCam(p)],
-  ['gradcam', (p) => new GradCam(p)],
-  ['gradcam++', (p) => new GradCamPlusPlus(p)],
-  ['xgradcam', (p) => new XGradCam(p)],
-  ['layercam', (p) => new LayerCam(p)],
-  ['hirescam', (p) => new HiResCam(p)],
-  ['ablationcam', (p) => new AblationCam(p)],
+interface Entry {
+  factory: MethodFactory;
+  /** Known without a pipeline for built-ins and methods registered with them; else from the first instance. */
+  capabilities?: MethodCapabilities;
+}
+
+const registry = new Map<string, Entry>([
+  ['rsi-grad-cam', { factory: (p) => new RsiGradCam(p), capabilities: RsiGradCam.capabilities }],
+  ['gradcam', { factory: (p) => new GradCam(p), capabilities: GradCam.capabilities }],
+  ['gradcam++', { factory: (p) => new GradCamPlusPlus(p), capabilities: GradCamPlusPlus.capabilities }],
+  ['xgradcam', { factory: (p) => new XGradCam(p), capabilities: XGradCam.capabilities }],
+  ['layercam', { factory: (p) => new LayerCam(p), capabilities: LayerCam.capabilities }],
+  ['hirescam', { factory: (p) => new HiResCam(p), capabilities: HiResCam.capabilities }],
+  ['ablationcam', { factory: (p) => new AblationCam(p), capabilities: AblationCam.capabilities }],
 ]);
 
 /**
  * Makes a method available by `name` to Classifier.explain, explainFile, and the CLI's
  * --method, compare and eval. A name already taken is an error unless `replace` is set.
+ * Give `capabilities` (the same object the instances report) so that forms can be built
+ * before any model is loaded (methodCapabilities).
  */
-export function registerMethod(name: string, factory: MethodFactory, options: { replace?: boolean } = {}): void {
+export function registerMethod(name: string, factory: MethodFactory, options: { replace?: boolean; capabilities?: MethodCapabilities } = {}): void {
   if (!/^[a-z0-9][a-z0-9+_.-]*$/i.test(name)) throw new OptionError(`method name '${name}' must be letters, digits and + _ . - (no spaces or commas)`);
   if (registry.has(name) && !options.replace) throw new OptionError(`method '${name}' is already registered (pass { replace: true } to replace it)`);
-  registry.set(name, factory);
+  registry.set(name, { factory, capabilities: options.capabilities });
 }
 
 /** The names of every registered method, built-in first, in registration order. */
@@ -59,9 +67,21 @@ export function methodNames(): string[] {
   return [...registry.keys()];
 }
 
+/** A method's capabilities without a model: undefined for a method registered without them and not yet created. */
+export function methodCapabilities(name: string): MethodCapabilities | undefined {
+  return entry(name).capabilities;
+}
+
 /** A method instance by name; unknown names are an OptionError listing the known ones. */
 export function createMethod(name: string, pipeline: Pipeline): ExplanationMethod<any> {
-  const make = registry.get(name);
-  if (!make) throw new OptionError(`method: unknown method '${name}' (expected one of ${methodNames().join(', ')})`);
-  return make(pipeline);
+  const e = entry(name);
+  const method = e.factory(pipeline);
+  e.capabilities ??= method.capabilities;
+  return method;
+}
+
+function entry(name: string): Entry {
+  const e = registry.get(name);
+  if (!e) throw new OptionError(`method: unknown method '${name}' (expected one of ${methodNames().join(', ')})`);
+  return e;
 }

@@ -7,10 +7,10 @@
  */
 import { BaseCam, type CamLayer, type ImageResult, type MethodContext } from './base-cam.js';
 import type { MethodCapabilities } from './method.js';
-import { checkPathOptions, inputPaths, runPath, DEFAULT_STEPS, PATH_OPTIONS, type PathOptions } from './path.js';
+import { checkPathOptions, inputPaths, runPath, DEFAULT_STEPS, PATH_OPTIONS, PATH_OPTION_INFO, type PathOptions } from './path.js';
 import { StieltjesAccumulator } from './quadrature.js';
 import type { CommonOptions } from './types.js';
-import { DEFAULT_WEIGHTING, weightingSpec, type Weighting } from './weightings.js';
+import { DEFAULT_WEIGHTING, WEIGHTINGS, weightingSpec, type Weighting } from './weightings.js';
 
 export { WEIGHTINGS, DEFAULT_WEIGHTING, type Weighting } from './weightings.js';
 
@@ -23,12 +23,18 @@ export interface RsiGradCamOptions extends CommonOptions, PathOptions {
 
 export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
   readonly name = 'rsi-grad-cam';
-  readonly capabilities: MethodCapabilities = {
+  static readonly capabilities: MethodCapabilities = {
+    label: 'RSI-Grad-CAM',
     usesBaseline: true,
     hasCompleteness: true,
     options: [...PATH_OPTIONS, 'weighting', 'returnAttributions'],
+    optionInfo: {
+      ...PATH_OPTION_INFO,
+      weighting: { description: 'channel weights from the path integral', type: 'choice', default: DEFAULT_WEIGHTING, choices: WEIGHTINGS },
+    },
     defaultScore: 'softmax',
   };
+  readonly capabilities = RsiGradCam.capabilities;
 
   protected override validate(o: RsiGradCamOptions): void {
     checkPathOptions(o);

@@ -3,9 +3,12 @@
  * the activation-weighted average of the gradient.
  */
 import { GradientCam, type GradientMaps } from './gradient-cam.js';
+import { gradientCapabilities } from './method.js';
 
 export class XGradCam extends GradientCam {
   readonly name = 'xgradcam';
+  static readonly capabilities = gradientCapabilities('XGrad-CAM');
+  override readonly capabilities = XGradCam.capabilities;
 
   protected maps(a: Float32Array, g: Float32Array, channels: number, hw: number): GradientMaps {
     const weights = new Float32Array(channels);

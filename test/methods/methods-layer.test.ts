@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { Classifier } from '../../src/classifier.js';
 import { AbortError, OptionError } from '../../src/errors.js';
 import { presetSpec } from '../../src/image/preprocess.js';
-import { createMethod, methodNames, registerMethod } from '../../src/methods/registry.js';
+import { createMethod, methodCapabilities, methodNames, registerMethod } from '../../src/methods/registry.js';
+import { WEIGHTINGS } from '../../src/methods/weightings.js';
 import { GradCam } from '../../src/methods/gradcam.js';
 import { RsiGradCam } from '../../src/methods/rsi-grad-cam.js';
 import { AblationCam } from '../../src/methods/ablation-cam.js';
@@ -90,6 +91,16 @@ test('options are checked per method: a method refuses options it does not take'
   );
   assert.equal(c.method('rsi-grad-cam').capabilities.hasCompleteness, true);
   assert.equal(c.method().name, 'rsi-grad-cam');
+});
+
+test('capabilities are known without a model: labels and how to set each own option (for forms)', () => {
+  assert.equal(methodCapabilities('gradcam++')!.label, 'Grad-CAM++');
+  const rsi = methodCapabilities('rsi-grad-cam')!;
+  assert.deepEqual(rsi.optionInfo!.steps, { description: 'path intervals m (m + 1 points)', type: 'integer', default: 50, min: 1, max: 10000 });
+  assert.deepEqual(rsi.optionInfo!.weighting!.choices, WEIGHTINGS);
+  assert.ok(Object.keys(rsi.optionInfo!).every((k) => rsi.options.includes(k)), 'every described option is taken');
+  for (const name of methodNames()) if (name !== USER_METHOD) assert.ok(methodCapabilities(name), name);
+  assert.throws(() => methodCapabilities('nope'), /unknown method 'nope'/);
 });
 
 test('path methods take their default baseline from the pipeline (the model preprocessing), not from the caller', async () => {
@@ -188,6 +199,8 @@ test("one item's bytes count the activations that take memory of their own, forw
 test('a method registered from outside src/ runs through explain and explainFile, and names are unique', async () => {
   registerUserMethod();
   assert.ok(methodNames().includes(USER_METHOD));
+  // Registered without capabilities: known once an instance exists.
+  assert.equal(methodCapabilities(USER_METHOD), undefined);
   assert.throws(() => registerMethod(USER_METHOD, (p) => new MaxGradCam(p)), /already registered/);
   assert.throws(() => registerMethod('two words', (p) => new MaxGradCam(p)), /must be letters/);
   const { fx, model, images } = await fixturePipeline('resnet');
@@ -195,6 +208,7 @@ test('a method registered from outside src/ runs through explain and explainFile
   const layer = fx.meta.layers[1]!;
   const targets = fx.meta.samples.map((s) => s.target);
   const res = await c.explain(images, { method: USER_METHOD, layer: layer.modulePath, targets });
+  assert.equal(methodCapabilities(USER_METHOD)!.label, 'gradient CAM');
   res.forEach((r, i) => {
     // Against torch's gradients of the logit, from the fixture.
     const rec = fx.meta.samples[i]!.layers[layer.modulePath]!;
