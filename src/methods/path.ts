@@ -66,10 +66,12 @@ export function inputPaths(pipeline: Pipeline, images: readonly Float32Array[], 
     });
   }
   const alphas = uniformAlphas(o.steps ?? DEFAULT_STEPS);
-  return images.map((x, img) => {
-    const base = baselineFor(pipeline, o.baseline, img, images.length);
-    return { points: alphas.length, alpha: (i) => alphas[i]!, write: (i, out, offset) => pathPoint(base, x, alphas[i]!, out, offset) };
-  });
+  return images.map((x, img) => straightPath(baselineFor(pipeline, o.baseline, img, images.length), x, alphas));
+}
+
+/** The points x' + alpha (x - x') for the given alphas. */
+export function straightPath(baseline: Float32Array, x: Float32Array, alphas: readonly number[]): InputPath {
+  return { points: alphas.length, alpha: (i) => alphas[i]!, write: (i, out, offset) => pathPoint(baseline, x, alphas[i]!, out, offset) };
 }
 
 /** Image `i`'s baseline: one for all, one per image, or the pipeline's default (the black image). */
@@ -115,4 +117,10 @@ export function runPath(
     },
     evaluations,
   );
+}
+
+/** Completeness of attributions summing to `sum` for a score change `delta`: the error and its size relative to |delta|. */
+export function completeness(sum: number, delta: number): { completenessError: number; relativeCompletenessError: number } {
+  const error = sum - delta;
+  return { completenessError: error, relativeCompletenessError: delta !== 0 ? Math.abs(error) / Math.abs(delta) : Math.abs(error) === 0 ? 0 : Infinity };
 }

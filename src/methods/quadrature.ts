@@ -94,3 +94,66 @@ export class StieltjesAccumulator {
     this.count++;
   }
 }
+
+/**
+ * Captum's approximation methods (captum/attr/_utils/approximation_methods.py), by the names
+ * the CLI takes: `trapezoid`, `left`, `right`, `middle` (riemann_*) and `gauss-legendre`.
+ */
+export type CaptumRule = 'trapezoid' | 'left' | 'right' | 'middle' | 'gauss-legendre';
+export const CAPTUM_RULES: readonly CaptumRule[] = ['gauss-legendre', 'trapezoid', 'left', 'right', 'middle'];
+
+/**
+ * The n points (alphas in [0, 1]) and step sizes of a rule, exactly as Captum builds them.
+ * Captum's Riemann step sizes are 1/n each (the trapezoid halves the two ends), so they sum
+ * to 1 (to 1 - 1/n for the trapezoid, whose points are spaced 1/(n - 1)): kept, since results
+ * are to match Captum's.
+ */
+export function captumQuadrature(rule: CaptumRule, n: number): { alphas: number[]; stepSizes: number[] } {
+  if (!Number.isSafeInteger(n) || n < 2) throw new OptionError(`a quadrature needs at least 2 points, got ${n}`);
+  const linspace = (a: number, b: number) => Array.from({ length: n }, (_, i) => a + ((b - a) * i) / (n - 1));
+  if (rule === 'gauss-legendre') {
+    const { nodes, weights } = gaussLegendre(n);
+    return { alphas: nodes.map((x) => 0.5 * (1 + x)), stepSizes: weights.map((w) => 0.5 * w) };
+  }
+  const stepSizes = new Array<number>(n).fill(1 / n);
+  switch (rule) {
+    case 'trapezoid':
+      stepSizes[0] = stepSizes[n - 1] = 1 / (2 * n);
+      return { alphas: linspace(0, 1), stepSizes };
+    case 'left':
+      return { alphas: linspace(0, 1 - 1 / n), stepSizes };
+    case 'right':
+      return { alphas: linspace(1 / n, 1), stepSizes };
+    case 'middle':
+      return { alphas: linspace(1 / (2 * n), 1 - 1 / (2 * n)), stepSizes };
+    default:
+      throw new OptionError(`rule must be one of ${CAPTUM_RULES.join(', ')}, got '${String(rule)}'`);
+  }
+}
+
+/** Gauss-Legendre nodes (ascending, in [-1, 1]) and weights for n points (numpy's leggauss). */
+export function gaussLegendre(n: number): { nodes: number[]; weights: number[] } {
+  const nodes = new Array<number>(n);
+  const weights = new Array<number>(n);
+  for (let i = 0; i < Math.ceil(n / 2); i++) {
+    // Newton's method on P_n from the usual first guess; P_n by its three-term recurrence.
+    let x = Math.cos((Math.PI * (i + 0.75)) / (n + 0.5));
+    let dp = 0;
+    for (let iter = 0; iter < 100; iter++) {
+      let p0 = 1;
+      let p1 = x;
+      for (let k = 2; k <= n; k++) [p0, p1] = [p1, ((2 * k - 1) * x * p1 - (k - 1) * p0) / k];
+      const pn = n === 1 ? x : p1;
+      const pm = n === 1 ? 1 : p0;
+      dp = (n * (x * pn - pm)) / (x * x - 1);
+      const dx = pn / dp;
+      x -= dx;
+      if (Math.abs(dx) < 1e-15) break;
+    }
+    const w = 2 / ((1 - x * x) * dp * dp);
+    nodes[i] = -x;
+    nodes[n - 1 - i] = x;
+    weights[i] = weights[n - 1 - i] = w;
+  }
+  return { nodes, weights };
+}

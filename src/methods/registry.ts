@@ -9,6 +9,9 @@ import { XGradCam } from './xgradcam.js';
 import { LayerCam } from './layercam.js';
 import { HiResCam } from './hirescam.js';
 import { AblationCam } from './ablation-cam.js';
+import { Saliency } from './saliency.js';
+import { InputXGradient } from './input-x-gradient.js';
+import { IntegratedGradients, type IntegratedGradientsOptions } from './integrated-gradients.js';
 import type { ExplanationMethod, MethodCapabilities, MethodFactory } from './method.js';
 import type { Pipeline } from './pipeline.js';
 import type { CommonOptions } from './types.js';
@@ -26,6 +29,9 @@ export interface MethodOptionsMap {
   layercam: CommonOptions;
   hirescam: CommonOptions;
   ablationcam: CommonOptions;
+  saliency: CommonOptions;
+  'input-x-gradient': CommonOptions;
+  ig: IntegratedGradientsOptions;
 }
 
 /** A built-in method's name. */
@@ -48,6 +54,9 @@ const registry = new Map<string, Entry>([
   ['layercam', { factory: (p) => new LayerCam(p), capabilities: LayerCam.capabilities }],
   ['hirescam', { factory: (p) => new HiResCam(p), capabilities: HiResCam.capabilities }],
   ['ablationcam', { factory: (p) => new AblationCam(p), capabilities: AblationCam.capabilities }],
+  ['saliency', { factory: (p) => new Saliency(p), capabilities: Saliency.capabilities }],
+  ['input-x-gradient', { factory: (p) => new InputXGradient(p), capabilities: InputXGradient.capabilities }],
+  ['ig', { factory: (p) => new IntegratedGradients(p), capabilities: IntegratedGradients.capabilities }],
 ]);
 
 /**

@@ -7,7 +7,7 @@
  */
 import { BaseCam, type CamLayer, type ImageResult, type MethodContext } from './base-cam.js';
 import type { MethodCapabilities } from './method.js';
-import { checkPathOptions, inputPaths, runPath, DEFAULT_STEPS, PATH_OPTIONS, PATH_OPTION_INFO, type PathOptions } from './path.js';
+import { checkPathOptions, completeness, inputPaths, runPath, DEFAULT_STEPS, PATH_OPTIONS, PATH_OPTION_INFO, type PathOptions } from './path.js';
 import { StieltjesAccumulator } from './quadrature.js';
 import type { CommonOptions } from './types.js';
 import { DEFAULT_WEIGHTING, WEIGHTINGS, weightingSpec, type Weighting } from './weightings.js';
@@ -95,7 +95,6 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
       const maps = acc.map((L, li) => {
         let total = 0;
         for (const v of L.ig.sum) total += v;
-        const error = total - delta;
         const ig = Float32Array.from(L.ig.sum);
         const { channels, hw } = layers[li]!;
         const weights = weighting.weights({
@@ -110,8 +109,7 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
           activations: L.aX,
           weights,
           extra: {
-            completenessError: error,
-            relativeCompletenessError: delta !== 0 ? Math.abs(error) / Math.abs(delta) : Math.abs(error) === 0 ? 0 : Infinity,
+            ...completeness(total, delta),
             pathTrace: { alphas, scores, runningSum: L.runningSum },
             ...(options.returnAttributions ? { integratedGradients: ig } : {}),
           },

@@ -56,6 +56,13 @@ export interface LayerExplanation {
   /** Element-wise IG at the layer, [C, H*W] (RSI-Grad-CAM with returnAttributions). */
   integratedGradients?: Float32Array;
   /**
+   * Element-wise attributions (input-space methods: at the input pixels, as Captum returns them
+   * for one image; layer-ig, conductance: at the layer), row-major in `attributionShape`
+   * ([C, H, W]). `cam` is then ReLU of their channel sum.
+   */
+  attributions?: Float32Array;
+  attributionShape?: [number, number, number];
+  /**
    * Path methods, per path point: its position (alpha, 0 = baseline, 1 = image), the score
    * there, and the running sum of the attributions at this layer up to it (completeness: the
    * last running sum is close to the last score minus the first).

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""References for the methods of issue 13, computed in float64 with torch on the fixture
+models (rebuilt exactly as tools/export_fixtures.py builds them, and checked against the
+logits stored in test/fixtures/models/NAME.json), each from the formula of the cited code:
+
+    /usr/bin/python3 tools/method_references.py     # writes test/fixtures/method-refs.json
+
+- ig: Captum IntegratedGradients._attribute (captum/attr/_core/integrated_gradients.py at
+  pytorch/captum faac0877) with approximation_parameters (_utils/approximation_methods.py):
+  n = steps + 1 points; delta = sum(attributions) - (F(x) - F(x')).
+The target is the logit of each sample's target, as the fixtures record it.
+"""
+import collections
+import importlib.util
+import json
+import os
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS = os.path.join(ROOT, 'test', 'fixtures', 'models')
+spec = importlib.util.spec_from_file_location('export_fixtures', os.path.join(ROOT, 'tools', 'export_fixtures.py'))
+ef = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ef)
+
+BASELINE = -0.5  # a constant baseline tensor (not zero, so x - x' differs from x)
+
+
+def rebuild(name):
+    """The fixture's torch model in float64, and its samples (input, target)."""
+    ctor, shape, _layout, _opset, _dyn, layers, _desc = ef.SPECS[name]
+    seed = 1000 + list(ef.SPECS).index(name)
+    torch.manual_seed(seed)
+    model = ef.randomise(ctor(), seed)
+    dummy = torch.randn(shape, generator=torch.Generator().manual_seed(seed + 1))
+    ef.calibrate_logits(model, dummy)
+    model = model.double().eval()
+    meta = json.load(open(os.path.join(MODELS, f'{name}.json')))
+    data = open(os.path.join(MODELS, f'{name}.bin'), 'rb').read()
+
+    def read(ref):
+        return torch.from_numpy(np.frombuffer(data, dtype='<f4', count=ref['length'], offset=ref['byteOffset']).reshape(ref['shape']).astype(np.float64))
+
+    samples = []
+    for s in meta['samples']:
+        x = read(s['input'])
+        with torch.no_grad():
+            err = (model(x) - read(s['logits'])).abs().max().item()
+        assert err < 1e-4, f'{name}: rebuilt model differs from the fixture by {err}'
+        samples.append((x, s['target']))
+    return model, samples, meta
+
+
+def approximation(rule, n):
+    """Captum's approximation_parameters(method) step sizes and alphas for n points."""
+    if rule == 'gauss-legendre':
+        x, w = np.polynomial.legendre.leggauss(n)
+        return list(0.5 * w), list(0.5 * (1 + x))
+    deltas = [1 / n] * n
+    if rule == 'trapezoid':
+        deltas[0] /= 2
+        deltas[-1] /= 2
+        alphas = torch.linspace(0, 1, n, dtype=torch.float64).tolist()
+    elif rule == 'left':
+        alphas = torch.linspace(0, 1 - 1 / n, n, dtype=torch.float64).tolist()
+    elif rule == 'right':
+        alphas = torch.linspace(1 / n, 1, n, dtype=torch.float64).tolist()
+    else:
+        alphas = torch.linspace(1 / (2 * n), 1 - 1 / (2 * n), n, dtype=torch.float64).tolist()
+    return deltas, alphas
+
+
+def logit(model, x, target):
+    return model(x)[:, target]
+
+
+def integrated_gradients(model, x, target, baseline, steps, rule):
+    n = steps + 1
+    step_sizes, alphas = approximation(rule, n)
+    scaled = torch.cat([baseline + a * (x - baseline) for a in alphas]).requires_grad_()
+    grads = torch.autograd.grad(logit(model, scaled, target).sum(), scaled)[0]
+    total = (grads * torch.tensor(step_sizes, dtype=torch.float64).view(n, 1, 1, 1)).sum(0, keepdim=True)
+    attributions = total * (x - baseline)
+    with torch.no_grad():
+        delta = attributions.sum().item() - (logit(model, x, target) - logit(model, baseline, target)).item()
+    return attributions, delta
+
+
+def flat(t):
+    return [round(float(v), 9) for v in t.detach().reshape(-1)]
+
+
+def main():
+    out = collections.OrderedDict()
+    for name in ['resnet', 'vgg']:
+        model, samples, _meta = rebuild(name)
+        ref = {'baseline': BASELINE, 'ig': {}}
+        for rule, steps in [('gauss-legendre', 8), ('trapezoid', 8), ('left', 5)]:
+            atts, deltas = [], []
+            for x, target in samples:
+                a, d = integrated_gradients(model, x, target, torch.full_like(x, BASELINE), steps, rule)
+                atts.append(flat(a))
+                deltas.append(d)
+            ref['ig'][rule] = {'steps': steps, 'attributions': atts, 'delta': deltas}
+        out[name] = ref
+    with open(os.path.join(ROOT, 'test', 'fixtures', 'method-refs.json'), 'w') as f:
+        json.dump(out, f)
+        f.write('\n')
+
+
+if __name__ == '__main__':
+    main()
