@@ -32,6 +32,8 @@ export { InputAttribution, InputGradientMethod } from './methods/input-attributi
 export { Saliency } from './methods/saliency.js';
 export { InputXGradient } from './methods/input-x-gradient.js';
 export { IntegratedGradients, type IntegratedGradientsOptions } from './methods/integrated-gradients.js';
+export { LayerIntegratedGradients, type LayerIntegratedGradientsOptions } from './methods/layer-ig.js';
+export { Conductance, type ConductanceOptions } from './methods/conductance.js';
 export { RsiGradCam, type RsiGradCamOptions } from './methods/rsi-grad-cam.js';
 export { WEIGHTINGS, DEFAULT_WEIGHTING, registerWeighting, weightingSpec, type Weighting, type WeightingSpec, type PathIntegrals } from './methods/weightings.js';
 export { StieltjesAccumulator, uniformAlphas, MAX_STEPS, STIELTJES_RULES, CAPTUM_RULES, captumQuadrature, gaussLegendre, type StieltjesRule, type CaptumRule } from './methods/quadrature.js';

@@ -8,6 +8,11 @@ logits stored in test/fixtures/models/NAME.json), each from the formula of the c
 - ig: Captum IntegratedGradients._attribute (captum/attr/_core/integrated_gradients.py at
   pytorch/captum faac0877) with approximation_parameters (_utils/approximation_methods.py):
   n = steps + 1 points; delta = sum(attributions) - (F(x) - F(x')).
+- layer-ig: Captum LayerIntegratedGradients (layer_integrated_gradients.py): the layer's
+  output replaced by A(x') + a (A(x) - A(x')) (a forward hook) while the model runs on x;
+  gradients w.r.t. those scaled activations; delta against F(x) - F(x').
+- conductance: Captum LayerConductance._attribute (layer_conductance.py) with the alphas of
+  riemann_trapezoid for n_steps + 1 points (uniform i/m): sum_(i<m) g_i (A_(i+1) - A_i).
 The target is the logit of each sample's target, as the fixtures record it.
 """
 import collections
@@ -24,6 +29,7 @@ spec = importlib.util.spec_from_file_location('export_fixtures', os.path.join(RO
 ef = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(ef)
 
+LAYERS = {'resnet': 'layer2', 'vgg': 'features.10'}  # the fixtures' last recorded layers
 BASELINE = -0.5  # a constant baseline tensor (not zero, so x - x' differs from x)
 
 
@@ -87,6 +93,50 @@ def integrated_gradients(model, x, target, baseline, steps, rule):
     return attributions, delta
 
 
+def layer_integrated_gradients(model, module, x, target, baseline, steps, rule):
+    n = steps + 1
+    step_sizes, alphas = approximation(rule, n)
+    acts = {}
+    h = module.register_forward_hook(lambda _m, _i, o: acts.__setitem__('a', o))
+    with torch.no_grad():
+        fx = logit(model, x, target).item()
+        a_x = acts['a'].clone()
+        fb = logit(model, baseline, target).item()
+        a_b = acts['a'].clone()
+    h.remove()
+    scaled = torch.cat([a_b + a * (a_x - a_b) for a in alphas]).requires_grad_()
+    h = module.register_forward_hook(lambda _m, _i, _o: scaled)
+    try:
+        out = logit(model, x.expand(n, *x.shape[1:]), target).sum()
+    finally:
+        h.remove()
+    grads = torch.autograd.grad(out, scaled)[0]
+    total = (grads * torch.tensor(step_sizes, dtype=torch.float64).view(n, 1, 1, 1)).sum(0, keepdim=True)
+    attributions = total * (a_x - a_b)
+    return attributions, attributions.sum().item() - (fx - fb)
+
+
+def conductance(model, module, x, target, baseline, steps):
+    alphas = torch.linspace(0, 1, steps + 1, dtype=torch.float64).tolist()
+    scaled = torch.cat([baseline + a * (x - baseline) for a in alphas])
+    acts = {}
+
+    def hook(_m, _i, o):
+        o.retain_grad()
+        acts['a'] = o
+
+    h = module.register_forward_hook(hook)
+    try:
+        logit(model, scaled, target).sum().backward()
+    finally:
+        h.remove()
+    a, g = acts['a'].detach(), acts['a'].grad
+    attributions = ((a[1:] - a[:-1]) * g[:-1]).sum(0, keepdim=True)
+    with torch.no_grad():
+        delta = attributions.sum().item() - (logit(model, x, target) - logit(model, baseline, target)).item()
+    return attributions, delta
+
+
 def flat(t):
     return [round(float(v), 9) for v in t.detach().reshape(-1)]
 
@@ -103,6 +153,15 @@ def main():
                 atts.append(flat(a))
                 deltas.append(d)
             ref['ig'][rule] = {'steps': steps, 'attributions': atts, 'delta': deltas}
+        layer = LAYERS[name]
+        module = dict(model.named_modules())[layer]
+        ref['layer'] = layer
+        ref['layer-ig'] = {}
+        for rule, steps in [('gauss-legendre', 8), ('trapezoid', 6)]:
+            res = [layer_integrated_gradients(model, module, x, t, torch.full_like(x, BASELINE), steps, rule) for x, t in samples]
+            ref['layer-ig'][rule] = {'steps': steps, 'attributions': [flat(a) for a, _ in res], 'delta': [d for _, d in res]}
+        res = [conductance(model, module, x, t, torch.full_like(x, BASELINE), 10) for x, t in samples]
+        ref['conductance'] = {'steps': 10, 'attributions': [flat(a) for a, _ in res], 'delta': [d for _, d in res]}
         out[name] = ref
     with open(os.path.join(ROOT, 'test', 'fixtures', 'method-refs.json'), 'w') as f:
         json.dump(out, f)

@@ -9,7 +9,6 @@ import { gradientCapabilities, type MethodCapabilities } from './method.js';
 import { runBatches } from './runner.js';
 import type { CommonOptions } from './types.js';
 import type { BuildOptions, ScoreSpec } from '../engine/model.js';
-import type { FloatTensor } from '../engine/runtime/runtime.js';
 
 export class AblationCam extends BaseCam<CommonOptions> {
   readonly name = 'ablationcam';
@@ -55,7 +54,6 @@ export class AblationCam extends BaseCam<CommonOptions> {
       const maps: LayerMaps[] = [];
       for (const [li, layer] of layers.entries()) {
         const fed = await p.session({ feed: layer.info.tensor, score: ctx.score });
-        const needsImage = fed.session.inputNames.includes(model.inputName);
         const a = acts[li]!;
         const per = layer.channels * layer.hw;
         const weights = new Float32Array(layer.channels);
@@ -71,11 +69,7 @@ export class AblationCam extends BaseCam<CommonOptions> {
                 data.set(a, j * per);
                 data.fill(0, j * per + (start + j) * layer.hw, j * per + (start + j + 1) * layer.hw);
               }
-              const image = needsImage ? p.stack(new Array<Float32Array>(n).fill(images[img]!), Array.from({ length: n }, (_, i) => i)) : p.batchTensor(new Float32Array(0), 0);
-              const feeds: Record<string, FloatTensor> = p.feeds(image, new Array<Float32Array>(n).fill(row), width);
-              if (!needsImage) delete feeds[model.inputName];
-              feeds[layer.info.tensor] = { data, dims: [n, layer.channels, ...(layer.info.shape.slice(2) as number[])] };
-              return feeds;
+              return p.cutFeeds(fed, layer.info.tensor, { data, dims: [n, layer.channels, layer.height, layer.width] }, images[img]!, new Array<Float32Array>(n).fill(row));
             },
             take: (r, start, n) => {
               const s = r[fed.outputs.score!]!.data;

@@ -27,6 +27,27 @@ export function spatialMean(t: Float32Array, channels: number, hw: number, offse
   return w;
 }
 
+/** sum_k t_k per position of `t` [C, H*W]. */
+export function channelSum(t: Float32Array, channels: number, hw: number): Float32Array {
+  const out = new Float32Array(hw);
+  for (let k = 0; k < channels; k++) for (let j = 0; j < hw; j++) out[j]! += t[k * hw + j]!;
+  return out;
+}
+
+/**
+ * The maps of element-wise attributions [C, H*W] at a layer (or the input) whose values are
+ * `a`: cam = their channel sum (before the final ReLU), weights = their spatial means.
+ */
+export function attributionMaps(a: Float32Array, attributions: Float32Array, channels: number, height: number, width: number) {
+  const hw = height * width;
+  return {
+    activations: a,
+    weights: spatialMean(attributions, channels, hw),
+    cam: channelSum(attributions, channels, hw),
+    extra: { attributions, attributionShape: [channels, height, width] as [number, number, number] },
+  };
+}
+
 /** The cam resized to the input (bilinear, half-pixel) and normalised to [0, 1]. */
 export function camToHeatmap(cam: Float32Array, camShape: [number, number], size: [number, number]): Float32Array {
   const resized = resizeBilinear({ width: camShape[1], height: camShape[0], data: cam }, size[1], size[0]);

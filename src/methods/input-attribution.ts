@@ -7,6 +7,7 @@ import { OptionError } from '../errors.js';
 import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import { BaseCam, type CamLayer, type ImageResult, type LayerMaps, type MethodContext } from './base-cam.js';
 import { range, runBatches } from './runner.js';
+import { attributionMaps } from './cam.js';
 import type { CommonOptions } from './types.js';
 
 export abstract class InputAttribution<O extends CommonOptions = CommonOptions> extends BaseCam<O> {
@@ -36,9 +37,7 @@ export abstract class InputAttribution<O extends CommonOptions = CommonOptions> 
 
   /** The maps of attributions [C, H*W] at input `x` ([C, H*W]): cam = their channel sum. */
   protected attributionMaps(x: Float32Array, attributions: Float32Array, layer: CamLayer): LayerMaps {
-    const cam = new Float32Array(layer.hw);
-    for (let k = 0; k < layer.channels; k++) for (let j = 0; j < layer.hw; j++) cam[j]! += attributions[k * layer.hw + j]!;
-    return { activations: x, weights: new Float32Array(0), cam, extra: { attributions, attributionShape: [layer.channels, layer.height, layer.width] } };
+    return attributionMaps(x, attributions, layer.channels, layer.height, layer.width);
   }
 }
 

@@ -5,9 +5,9 @@
  * running one image's points through a session in batches.
  */
 import { OptionError } from '../errors.js';
-import type { Pipeline } from './pipeline.js';
+import type { BuiltSession, Pipeline } from './pipeline.js';
 import { assertFinite } from './pipeline.js';
-import { ruleWeights, uniformAlphas, pathPoint, MAX_STEPS, STIELTJES_RULES, checkSteps, type StieltjesRule } from './quadrature.js';
+import { ruleWeights, uniformAlphas, pathPoint, MAX_STEPS, STIELTJES_RULES, StieltjesAccumulator, checkSteps, type StieltjesRule } from './quadrature.js';
 import type { OptionInfo } from './method.js';
 import { runBatches, type Evaluations } from './runner.js';
 import type { EngineSession, FloatTensor } from '../engine/runtime/runtime.js';
@@ -123,4 +123,78 @@ export function runPath(
 export function completeness(sum: number, delta: number): { completenessError: number; relativeCompletenessError: number } {
   const error = sum - delta;
   return { completenessError: error, relativeCompletenessError: delta !== 0 ? Math.abs(error) / Math.abs(delta) : Math.abs(error) === 0 ? 0 : Infinity };
+}
+
+/** What one image's path gave at one layer. */
+export interface LayerPathSums {
+  /** sum_i rule(g_i, g_(i+1)) (A_(i+1) - A_i), element-wise. */
+  sum: Float64Array;
+  /** The same sums of named transforms of g (weightings' integrands). */
+  integrals: Record<string, Float64Array>;
+  /** The running total of `sum` after each point. */
+  runningSum: number[];
+  /** A at the first point (the baseline) and the last (the image). */
+  a0: Float32Array;
+  aX: Float32Array;
+}
+
+/**
+ * Streams one image's path through `session` (a graph exposing and differentiating `layers`,
+ * outputs in `outputs`), accumulating per layer the Riemann-Stieltjes sums of `rule` (and of
+ * each integrand). Returns them with the points' alphas and scores.
+ */
+export async function layerPathSums(
+  pipeline: Pipeline,
+  built: BuiltSession,
+  path: InputPath,
+  target: Float32Array,
+  sizes: readonly number[],
+  rule: StieltjesRule,
+  batchSize: number,
+  evaluations: Evaluations,
+  integrands: Record<string, (g: number) => number> = {},
+): Promise<{ layers: LayerPathSums[]; alphas: number[]; scores: number[] }> {
+  const { session, outputs } = built;
+  const n = path.points;
+  const acc = sizes.map((size) => ({
+    size,
+    sum: new StieltjesAccumulator(size, rule),
+    extra: Object.entries(integrands).map(([name, f]) => [name, new StieltjesAccumulator(size, rule, f)] as const),
+    runningSum: [] as number[],
+    a0: new Float32Array(0),
+    aX: new Float32Array(0),
+  }));
+  const alphas: number[] = [];
+  const scores: number[] = [];
+  const fetch = [...outputs.activations, ...outputs.gradients, outputs.score!];
+  await runPath(pipeline, session, path, target, batchSize, fetch, evaluations, (r, start, count) => {
+    const s = r[outputs.score!]!.data;
+    for (let j = 0; j < count; j++) {
+      alphas.push(path.alpha(start + j));
+      scores.push(s[j]!);
+    }
+    acc.forEach((L, li) => {
+      const a = r[outputs.activations[li]!]!.data;
+      const g = r[outputs.gradients[li]!]!.data;
+      for (let j = 0; j < count; j++) {
+        L.sum.add(a, g, j * L.size);
+        for (const [, x] of L.extra) x.add(a, g, j * L.size);
+        L.runningSum.push(L.sum.total);
+        if (start + j === 0) L.a0 = a.slice(0, L.size);
+        if (start + j === n - 1) L.aX = a.slice(j * L.size, (j + 1) * L.size);
+      }
+    });
+  });
+  return {
+    layers: acc.map((L) => ({ sum: L.sum.sum, integrals: Object.fromEntries(L.extra.map(([name, x]) => [name, x.sum])), runningSum: L.runningSum, a0: L.a0, aX: L.aX })),
+    alphas,
+    scores,
+  };
+}
+
+/** Sum of a tensor's values (in float64). */
+export function total(t: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < t.length; i++) s += t[i]!;
+  return s;
 }

@@ -262,6 +262,19 @@ export class Pipeline {
     return cached;
   }
 
+  /**
+   * Feeds for `count` items of a graph cut at `layer` (`fed`, built with `feed: layer`): the
+   * layer's values, the image repeated when the cut graph still reads it (a branch around the
+   * layer), and each item's target row when the graph has a score.
+   */
+  cutFeeds(fed: BuiltSession, layer: string, values: FloatTensor, image: Float32Array, rows?: readonly Float32Array[]): Record<string, FloatTensor> {
+    const count = values.dims[0]!;
+    const f: Record<string, FloatTensor> = { [layer]: values };
+    if (fed.session.inputNames.includes(this.model.inputName)) f[this.model.inputName] = this.stack(new Array<Float32Array>(count).fill(image), range(0, count));
+    if (rows) f[TARGETS_INPUT] = this.targetRows(rows, rows[0]!.length);
+    return f;
+  }
+
   /** Feeds for a batch of inputs with targets (class indices or target rows over `width` units). */
   feeds(input: FloatTensor, targets?: readonly (number | Float32Array)[], width?: number): Record<string, FloatTensor> {
     const f: Record<string, FloatTensor> = { [this.model.inputName]: input };

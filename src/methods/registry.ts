@@ -12,6 +12,8 @@ import { AblationCam } from './ablation-cam.js';
 import { Saliency } from './saliency.js';
 import { InputXGradient } from './input-x-gradient.js';
 import { IntegratedGradients, type IntegratedGradientsOptions } from './integrated-gradients.js';
+import { LayerIntegratedGradients, type LayerIntegratedGradientsOptions } from './layer-ig.js';
+import { Conductance, type ConductanceOptions } from './conductance.js';
 import type { ExplanationMethod, MethodCapabilities, MethodFactory } from './method.js';
 import type { Pipeline } from './pipeline.js';
 import type { CommonOptions } from './types.js';
@@ -32,6 +34,8 @@ export interface MethodOptionsMap {
   saliency: CommonOptions;
   'input-x-gradient': CommonOptions;
   ig: IntegratedGradientsOptions;
+  'layer-ig': LayerIntegratedGradientsOptions;
+  conductance: ConductanceOptions;
 }
 
 /** A built-in method's name. */
@@ -57,6 +61,8 @@ const registry = new Map<string, Entry>([
   ['saliency', { factory: (p) => new Saliency(p), capabilities: Saliency.capabilities }],
   ['input-x-gradient', { factory: (p) => new InputXGradient(p), capabilities: InputXGradient.capabilities }],
   ['ig', { factory: (p) => new IntegratedGradients(p), capabilities: IntegratedGradients.capabilities }],
+  ['layer-ig', { factory: (p) => new LayerIntegratedGradients(p), capabilities: LayerIntegratedGradients.capabilities }],
+  ['conductance', { factory: (p) => new Conductance(p), capabilities: Conductance.capabilities }],
 ]);
 
 /**

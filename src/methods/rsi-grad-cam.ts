@@ -7,8 +7,7 @@
  */
 import { BaseCam, type CamLayer, type ImageResult, type MethodContext } from './base-cam.js';
 import type { MethodCapabilities } from './method.js';
-import { checkPathOptions, completeness, inputPaths, runPath, DEFAULT_STEPS, PATH_OPTIONS, PATH_OPTION_INFO, type PathOptions } from './path.js';
-import { StieltjesAccumulator } from './quadrature.js';
+import { checkPathOptions, completeness, inputPaths, layerPathSums, total, DEFAULT_STEPS, PATH_OPTIONS, PATH_OPTION_INFO, type PathOptions } from './path.js';
 import type { CommonOptions } from './types.js';
 import { DEFAULT_WEIGHTING, WEIGHTINGS, weightingSpec, type Weighting } from './weightings.js';
 
@@ -49,57 +48,24 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
     const p = this.pipeline;
     const { images, targets, layers, options } = ctx;
     const paths = inputPaths(p, images, options);
-    const { session, outputs } = await p.session(this.sessionFor(layers, ctx.score));
+    const built = await p.session(this.sessionFor(layers, ctx.score));
     const rule = options.rule ?? 'trapezoid';
     const weighting = weightingSpec(options.weighting ?? DEFAULT_WEIGHTING);
-    const fetch = [...outputs.activations, ...outputs.gradients, outputs.score!];
     const results: ImageResult[] = [];
 
     for (const [img, path] of paths.entries()) {
       const t0 = performance.now();
-      const n = path.points;
-      const acc = layers.map((L) => {
-        const size = L.channels * L.hw;
-        return {
-          size,
-          ig: new StieltjesAccumulator(size, rule),
-          extra: Object.entries(weighting.integrands ?? {}).map(([name, f]) => [name, new StieltjesAccumulator(size, rule, f)] as const),
-          runningSum: [] as number[],
-          a0: new Float32Array(0),
-          aX: new Float32Array(0),
-        };
-      });
-      const alphas: number[] = [];
-      const scores: number[] = [];
-      await runPath(p, session, path, targets[img]!.row, p.batchSize(options, n), fetch, ctx.evaluations, (r, start, count) => {
-        const s = r[outputs.score!]!.data;
-        for (let j = 0; j < count; j++) {
-          alphas.push(path.alpha(start + j));
-          scores.push(s[j]!);
-        }
-        acc.forEach((L, li) => {
-          const a = r[outputs.activations[li]!]!.data;
-          const g = r[outputs.gradients[li]!]!.data;
-          for (let j = 0; j < count; j++) {
-            L.ig.add(a, g, j * L.size);
-            for (const [, x] of L.extra) x.add(a, g, j * L.size);
-            L.runningSum.push(L.ig.total);
-            if (start + j === 0) L.a0 = a.slice(0, L.size);
-            if (start + j === n - 1) L.aX = a.slice(j * L.size, (j + 1) * L.size);
-          }
-        });
-      });
+      const sizes = layers.map((L) => L.channels * L.hw);
+      const sums = await layerPathSums(p, built, path, targets[img]!.row, sizes, rule, p.batchSize(options, path.points), ctx.evaluations, weighting.integrands);
+      const { alphas, scores } = sums;
       const s0 = scores[0]!;
-      const sX = scores[n - 1]!;
-      const delta = sX - s0;
-      const maps = acc.map((L, li) => {
-        let total = 0;
-        for (const v of L.ig.sum) total += v;
-        const ig = Float32Array.from(L.ig.sum);
+      const sX = scores[path.points - 1]!;
+      const maps = sums.layers.map((L, li) => {
+        const ig = Float32Array.from(L.sum);
         const { channels, hw } = layers[li]!;
         const weights = weighting.weights({
           ig,
-          integrals: Object.fromEntries(L.extra.map(([name, x]) => [name, Float32Array.from(x.sum)])),
+          integrals: Object.fromEntries(Object.entries(L.integrals).map(([name, x]) => [name, Float32Array.from(x)])),
           activations: L.aX,
           baselineActivations: L.a0,
           channels,
@@ -109,13 +75,13 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
           activations: L.aX,
           weights,
           extra: {
-            ...completeness(total, delta),
+            ...completeness(total(L.sum), sX - s0),
             pathTrace: { alphas, scores, runningSum: L.runningSum },
             ...(options.returnAttributions ? { integratedGradients: ig } : {}),
           },
         };
       });
-      results.push({ layers: maps, score: sX, ms: performance.now() - t0, extra: { baselineScore: s0, steps: n - 1 } });
+      results.push({ layers: maps, score: sX, ms: performance.now() - t0, extra: { baselineScore: s0, steps: path.points - 1 } });
     }
     return results;
   }
