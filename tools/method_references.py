@@ -13,6 +13,11 @@ logits stored in test/fixtures/models/NAME.json), each from the formula of the c
   gradients w.r.t. those scaled activations; delta against F(x) - F(x').
 - conductance: Captum LayerConductance._attribute (layer_conductance.py) with the alphas of
   riemann_trapezoid for n_steps + 1 points (uniform i/m): sum_(i<m) g_i (A_(i+1) - A_i).
+- scorecam: pytorch-grad-cam ScoreCAM.get_cam_weights (score_cam.py at jacobgil/pytorch-grad-cam
+  084273b): UpsamplingBilinear2d (align_corners) to the input, per-channel (m - min) / (max - min
+  + 1e-8), input * mask, softmax over channels of the target logits; cam = ReLU(sum_k w_k A_k).
+- eigencam / eigengradcam: get_2d_projection_with_sign_correction (utils/svd_on_activations.py)
+  of A and of grad * A; cam = ReLU(projection).
 The target is the logit of each sample's target, as the fixtures record it.
 """
 import collections
@@ -137,6 +142,45 @@ def conductance(model, module, x, target, baseline, steps):
     return attributions, delta
 
 
+def layer_values(model, module, x, target):
+    """A and d logit / dA at the layer."""
+    acts = {}
+
+    def hook(_m, _i, o):
+        o.retain_grad()
+        acts['a'] = o
+
+    h = module.register_forward_hook(hook)
+    try:
+        logit(model, x, target).sum().backward()
+    finally:
+        h.remove()
+    return acts['a'].detach(), acts['a'].grad
+
+
+def score_cam(model, module, x, target):
+    a, _ = layer_values(model, module, x, target)
+    up = torch.nn.UpsamplingBilinear2d(size=x.shape[-2:])(a)
+    maxs = up.view(1, up.size(1), -1).max(dim=-1)[0][:, :, None, None]
+    mins = up.view(1, up.size(1), -1).min(dim=-1)[0][:, :, None, None]
+    up = (up - mins) / (maxs - mins + 1e-8)
+    inputs = x[:, None] * up[:, :, None]
+    with torch.no_grad():
+        scores = logit(model, inputs[0], target)
+    weights = torch.softmax(scores, dim=-1)
+    return torch.relu((weights[:, None, None] * a[0]).sum(0))
+
+
+def projection_with_sign_correction(t):
+    r = t[0].reshape(t.shape[1], -1).T.numpy()
+    r = r - r.mean(axis=0)
+    _, _, vt = np.linalg.svd(r, full_matrices=True)
+    p = (r @ vt[0]).reshape(t.shape[2:])
+    if abs(p.min()) > abs(p.max()):
+        p = -p
+    return torch.from_numpy(np.maximum(p, 0))
+
+
 def flat(t):
     return [round(float(v), 9) for v in t.detach().reshape(-1)]
 
@@ -162,6 +206,9 @@ def main():
             ref['layer-ig'][rule] = {'steps': steps, 'attributions': [flat(a) for a, _ in res], 'delta': [d for _, d in res]}
         res = [conductance(model, module, x, t, torch.full_like(x, BASELINE), 10) for x, t in samples]
         ref['conductance'] = {'steps': 10, 'attributions': [flat(a) for a, _ in res], 'delta': [d for _, d in res]}
+        ref['scorecam'] = [flat(score_cam(model, module, x, t)) for x, t in samples]
+        ref['eigencam'] = [flat(projection_with_sign_correction(layer_values(model, module, x, t)[0])) for x, t in samples]
+        ref['eigengradcam'] = [flat(projection_with_sign_correction(torch.mul(*layer_values(model, module, x, t)))) for x, t in samples]
         out[name] = ref
     with open(os.path.join(ROOT, 'test', 'fixtures', 'method-refs.json'), 'w') as f:
         json.dump(out, f)

@@ -14,6 +14,8 @@ import { InputXGradient } from './input-x-gradient.js';
 import { IntegratedGradients, type IntegratedGradientsOptions } from './integrated-gradients.js';
 import { LayerIntegratedGradients, type LayerIntegratedGradientsOptions } from './layer-ig.js';
 import { Conductance, type ConductanceOptions } from './conductance.js';
+import { ScoreCam } from './score-cam.js';
+import { EigenCam, EigenGradCam } from './eigen-cam.js';
 import type { ExplanationMethod, MethodCapabilities, MethodFactory } from './method.js';
 import type { Pipeline } from './pipeline.js';
 import type { CommonOptions } from './types.js';
@@ -36,6 +38,9 @@ export interface MethodOptionsMap {
   ig: IntegratedGradientsOptions;
   'layer-ig': LayerIntegratedGradientsOptions;
   conductance: ConductanceOptions;
+  scorecam: CommonOptions;
+  eigencam: CommonOptions;
+  eigengradcam: CommonOptions;
 }
 
 /** A built-in method's name. */
@@ -58,6 +63,9 @@ const registry = new Map<string, Entry>([
   ['layercam', { factory: (p) => new LayerCam(p), capabilities: LayerCam.capabilities }],
   ['hirescam', { factory: (p) => new HiResCam(p), capabilities: HiResCam.capabilities }],
   ['ablationcam', { factory: (p) => new AblationCam(p), capabilities: AblationCam.capabilities }],
+  ['scorecam', { factory: (p) => new ScoreCam(p), capabilities: ScoreCam.capabilities }],
+  ['eigencam', { factory: (p) => new EigenCam(p), capabilities: EigenCam.capabilities }],
+  ['eigengradcam', { factory: (p) => new EigenGradCam(p), capabilities: EigenGradCam.capabilities }],
   ['saliency', { factory: (p) => new Saliency(p), capabilities: Saliency.capabilities }],
   ['input-x-gradient', { factory: (p) => new InputXGradient(p), capabilities: InputXGradient.capabilities }],
   ['ig', { factory: (p) => new IntegratedGradients(p), capabilities: IntegratedGradients.capabilities }],

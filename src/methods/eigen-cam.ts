@@ -1,0 +1,135 @@
+/**
+ * Eigen-CAM (Muhammad and Yeasin, IJCNN 2020) and Eigen-Grad-CAM, as pytorch-grad-cam's
+ * `EigenCAM` / `EigenGradCAM` (get_2d_projection): the positions x channels matrix of the
+ * activations (of gradients x activations), centred over positions, projected on its first
+ * principal direction. The SVD's sign is arbitrary (numpy's choice in pytorch-grad-cam); the
+ * sign is fixed as pytorch-grad-cam's get_2d_projection_with_sign_correction does: flipped
+ * when |min| > |max|. cam = ReLU(projection); `weights` is the principal direction.
+ */
+import type { BuildOptions, ScoreSpec } from '../engine/model.js';
+import { BaseCam, type CamLayer, type ImageResult, type MethodContext } from './base-cam.js';
+import { gradientCapabilities, type MethodCapabilities } from './method.js';
+import { range, runBatches } from './runner.js';
+import type { CommonOptions } from './types.js';
+
+abstract class EigenBase extends BaseCam<CommonOptions> {
+  /** The [C, H*W] map whose first principal component is the cam. */
+  protected abstract matrix(a: Float32Array, g: Float32Array | undefined): Float32Array;
+  protected abstract readonly usesGradients: boolean;
+
+  protected override sessionFor(layers: CamLayer[], score: ScoreSpec): BuildOptions {
+    const tensors = layers.map((l) => l.info.tensor);
+    return this.usesGradients ? { expose: tensors, score, wrt: tensors } : { expose: tensors, score };
+  }
+
+  protected async run(ctx: MethodContext<CommonOptions>): Promise<ImageResult[]> {
+    const p = this.pipeline;
+    const { images, targets, layers, options } = ctx;
+    const { session, outputs } = await p.session(this.sessionFor(layers, ctx.score));
+    const width = p.model.scoreWidth(ctx.score);
+    const results: ImageResult[] = [];
+    const ms = await runBatches(
+      session,
+      {
+        count: images.length,
+        batchSize: p.batchSize(options, images.length),
+        fetch: [...outputs.activations, ...outputs.gradients, outputs.score!],
+        feeds: (start, n) => {
+          const idx = range(start, start + n);
+          return p.feeds(p.stack(images, idx), idx.map((i) => targets[i]!.row), width);
+        },
+        take: (r, _start, n) => {
+          for (let j = 0; j < n; j++) {
+            const maps = layers.map((L, li) => {
+              const size = L.channels * L.hw;
+              const a = r[outputs.activations[li]!]!.data.slice(j * size, (j + 1) * size);
+              const g = this.usesGradients ? r[outputs.gradients[li]!]!.data.subarray(j * size, (j + 1) * size) : undefined;
+              const { projection, direction } = firstComponent(this.matrix(a, g), L.channels, L.hw);
+              return { activations: a, weights: direction, cam: projection };
+            });
+            results.push({ layers: maps, score: r[outputs.score!]!.data[j]!, ms: 0 });
+          }
+        },
+      },
+      ctx.evaluations,
+    );
+    for (const r of results) r.ms = ms / images.length;
+    return results;
+  }
+}
+
+export class EigenCam extends EigenBase {
+  readonly name = 'eigencam';
+  static readonly capabilities: MethodCapabilities = gradientCapabilities('Eigen-CAM');
+  readonly capabilities = EigenCam.capabilities;
+  protected readonly usesGradients = false;
+  protected matrix(a: Float32Array): Float32Array {
+    return a;
+  }
+}
+
+export class EigenGradCam extends EigenBase {
+  readonly name = 'eigengradcam';
+  static readonly capabilities: MethodCapabilities = gradientCapabilities('Eigen-Grad-CAM');
+  readonly capabilities = EigenGradCam.capabilities;
+  protected readonly usesGradients = true;
+  protected matrix(a: Float32Array, g: Float32Array | undefined): Float32Array {
+    return a.map((v, i) => v * g![i]!);
+  }
+}
+
+/**
+ * The projection of the positions x channels matrix M (from `t` [C, H*W]), centred over
+ * positions, on its first right singular vector v (M = U S V^T): M v, sign-corrected. v by
+ * power iteration on M^T M (through M, O(C H W) per step), from a fixed start.
+ */
+export function firstComponent(t: Float32Array, channels: number, hw: number): { projection: Float32Array; direction: Float32Array } {
+  const m = new Float64Array(channels * hw);
+  for (let k = 0; k < channels; k++) {
+    let mean = 0;
+    for (let j = 0; j < hw; j++) mean += Number.isNaN(t[k * hw + j]!) ? 0 : t[k * hw + j]!;
+    mean /= hw;
+    for (let j = 0; j < hw; j++) m[k * hw + j] = (Number.isNaN(t[k * hw + j]!) ? 0 : t[k * hw + j]!) - mean;
+  }
+  const mv = (v: Float64Array) => {
+    const out = new Float64Array(hw);
+    for (let k = 0; k < channels; k++) for (let j = 0; j < hw; j++) out[j]! += m[k * hw + j]! * v[k]!;
+    return out;
+  };
+  const mtu = (u: Float64Array) => {
+    const out = new Float64Array(channels);
+    for (let k = 0; k < channels; k++) {
+      let s = 0;
+      for (let j = 0; j < hw; j++) s += m[k * hw + j]! * u[j]!;
+      out[k] = s;
+    }
+    return out;
+  };
+  let v = Float64Array.from({ length: channels }, (_, k) => 1 + k / channels);
+  normalise(v);
+  for (let iter = 0; iter < 10_000; iter++) {
+    const next = mtu(mv(v));
+    if (normalise(next) === 0) break; // M is zero: no direction
+    let change = 0;
+    for (let k = 0; k < channels; k++) change = Math.max(change, Math.abs(next[k]! - v[k]!));
+    v = next;
+    if (change < 1e-12) break;
+  }
+  const projection = mv(v);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of projection) {
+    lo = Math.min(lo, x);
+    hi = Math.max(hi, x);
+  }
+  const sign = Math.abs(lo) > Math.abs(hi) ? -1 : 1;
+  return { projection: Float32Array.from(projection, (x) => sign * x), direction: Float32Array.from(v, (x) => sign * x) };
+}
+
+function normalise(v: Float64Array): number {
+  let n = 0;
+  for (const x of v) n += x * x;
+  n = Math.sqrt(n);
+  if (n > 0) for (let i = 0; i < v.length; i++) v[i]! /= n;
+  return n;
+}
