@@ -30,6 +30,7 @@ export { HiResCam } from './methods/hirescam.js';
 export { AblationCam } from './methods/ablation-cam.js';
 export { InputAttribution, InputGradientMethod } from './methods/input-attribution.js';
 export { ScoreCam } from './methods/score-cam.js';
+export { Occlusion, type OcclusionOptions } from './methods/occlusion.js';
 export { EigenCam, EigenGradCam, firstComponent } from './methods/eigen-cam.js';
 export { Saliency } from './methods/saliency.js';
 export { InputXGradient } from './methods/input-x-gradient.js';

@@ -18,6 +18,9 @@ logits stored in test/fixtures/models/NAME.json), each from the formula of the c
   + 1e-8), input * mask, softmax over channels of the target logits; cam = ReLU(sum_k w_k A_k).
 - eigencam / eigengradcam: get_2d_projection_with_sign_correction (utils/svd_on_activations.py)
   of A and of grad * A; cam = ReLU(projection).
+- occlusion: Captum Occlusion (occlusion.py, feature_ablation.py with use_weights): window
+  (C, w, w), strides (C, s, s), shift counts ceil((D - w) / s) + 1, the last window cropped;
+  attribution = sum over windows of (F(x) - F(occluded)) * mask / sum of masks.
 The target is the logit of each sample's target, as the fixtures record it.
 """
 import collections
@@ -181,6 +184,23 @@ def projection_with_sign_correction(t):
     return torch.from_numpy(np.maximum(p, 0))
 
 
+def occlusion(model, x, target, window, stride, value):
+    _, c, h, w = x.shape
+    counts = [int(np.ceil((d - window) / stride)) + 1 for d in (h, w)]
+    total = torch.zeros_like(x)
+    weights = torch.zeros_like(x)
+    with torch.no_grad():
+        fx = logit(model, x, target)
+        for i in range(counts[0]):
+            for j in range(counts[1]):
+                mask = torch.zeros_like(x)
+                mask[:, :, i * stride:i * stride + window, j * stride:j * stride + window] = 1
+                occluded = x * (1 - mask) + value * mask
+                total += (fx - logit(model, occluded, target)).view(1, 1, 1, 1) * mask
+                weights += mask
+    return total / weights
+
+
 def flat(t):
     return [round(float(v), 9) for v in t.detach().reshape(-1)]
 
@@ -209,6 +229,7 @@ def main():
         ref['scorecam'] = [flat(score_cam(model, module, x, t)) for x, t in samples]
         ref['eigencam'] = [flat(projection_with_sign_correction(layer_values(model, module, x, t)[0])) for x, t in samples]
         ref['eigengradcam'] = [flat(projection_with_sign_correction(torch.mul(*layer_values(model, module, x, t)))) for x, t in samples]
+        ref['occlusion'] = {'window': 6, 'stride': 4, 'value': 0.25, 'attributions': [flat(occlusion(model, x, t, 6, 4, 0.25)) for x, t in samples]}
         out[name] = ref
     with open(os.path.join(ROOT, 'test', 'fixtures', 'method-refs.json'), 'w') as f:
         json.dump(out, f)

@@ -5,7 +5,7 @@ import { COLORMAP_NAMES, type ColormapName } from '../image/colormap.js';
 import { FIT_MODES, type FitMode } from '../image/fit.js';
 import { DEFAULT_METHOD, methodNames } from '../methods/registry.js';
 import type { ExplanationMethod } from '../methods/method.js';
-import { MAX_STEPS, STIELTJES_RULES, type StieltjesRule } from '../methods/quadrature.js';
+import { CAPTUM_RULES, MAX_STEPS, STIELTJES_RULES } from '../methods/quadrature.js';
 import { DEFAULT_WEIGHTING, WEIGHTINGS, type Weighting } from '../methods/weightings.js';
 import type { Classifier } from '../classifier.js';
 import type { Target } from '../methods/targets.js';
@@ -35,7 +35,14 @@ export function addMethodOptions(cmd: Command): Command {
     .option('--steps <n>', `path methods: steps m (m + 1 points), at most ${MAX_STEPS}`, intArg('--steps', 1, MAX_STEPS), 50)
     .addOption(new Option('--score <score>', 'score to differentiate (default: softmax for RSI-Grad-CAM, logit for Grad-CAM)').choices(['softmax', 'logit']))
     .addOption(new Option('--weighting <w>', 'RSI-Grad-CAM channel weights').choices(WEIGHTINGS).default(DEFAULT_WEIGHTING))
-    .addOption(new Option('--rule <rule>', 'path methods: Riemann-Stieltjes rule').choices(STIELTJES_RULES as string[]).default('trapezoid'))
+    .addOption(
+      new Option('--rule <rule>', "path methods' quadrature (default: trapezoid for rsi-grad-cam; gauss-legendre, Captum's default, for ig and layer-ig)").choices([
+        ...new Set<string>([...STIELTJES_RULES, ...CAPTUM_RULES]),
+      ]),
+    )
+    .option('--window <px>', 'occlusion: side of the square window, in model-input pixels (default 8)', intArg('--window', 1))
+    .option('--stride <px>', 'occlusion: shift between windows in pixels (default: half the window)', intArg('--stride', 1))
+    .option('--occlusion-value <v>', 'occlusion: value of occluded pixels, in preprocessed units (default 0)', floatArg('--occlusion-value', -1e6, 1e6))
     .option('--baseline <b>', 'path methods: baseline, black, blur, or an image file', 'black')
     .option('--internal-batch-size <n>', 'path points run at once (default: from a 512 MiB budget)', intArg('--internal-batch-size', 1));
 }
@@ -62,7 +69,10 @@ export interface MethodOpts {
   steps: number;
   score?: 'softmax' | 'logit';
   weighting: Weighting;
-  rule: StieltjesRule;
+  rule?: string;
+  window?: number;
+  stride?: number;
+  occlusionValue?: number;
   baseline: string;
   internalBatchSize?: number;
 }
@@ -109,7 +119,9 @@ export function methodOption(): Option {
 }
 
 /** The method flags by the option each sets (a method takes the ones it declares in its capabilities). */
-const METHOD_FLAGS = { steps: '--steps', weighting: '--weighting', rule: '--rule', baseline: '--baseline' } as const;
+const METHOD_FLAGS = {
+  steps: '--steps', weighting: '--weighting', rule: '--rule', baseline: '--baseline', window: '--window', stride: '--stride', occlusionValue: '--occlusion-value',
+} as const;
 
 /**
  * The method settings of a command line, for every method on it: each method takes what it
@@ -117,7 +129,10 @@ const METHOD_FLAGS = { steps: '--steps', weighting: '--weighting', rule: '--rule
  */
 export function methodSettings(o: MethodOpts): { baseline: string; [option: string]: unknown } {
   // Ctrl-C cancels a running explanation between batches (the CLI then exits 130).
-  return { steps: o.steps, score: o.score, weighting: o.weighting, rule: o.rule, baseline: o.baseline, internalBatchSize: o.internalBatchSize, signal: interruptSignal };
+  return {
+    steps: o.steps, score: o.score, weighting: o.weighting, rule: o.rule, baseline: o.baseline, internalBatchSize: o.internalBatchSize,
+    window: o.window, stride: o.stride, occlusionValue: o.occlusionValue, signal: interruptSignal,
+  };
 }
 
 /** The method flags given on the command line that none of `methods` takes (e.g. --steps with gradcam). */

@@ -16,6 +16,7 @@ import { LayerIntegratedGradients, type LayerIntegratedGradientsOptions } from '
 import { Conductance, type ConductanceOptions } from './conductance.js';
 import { ScoreCam } from './score-cam.js';
 import { EigenCam, EigenGradCam } from './eigen-cam.js';
+import { Occlusion, type OcclusionOptions } from './occlusion.js';
 import type { ExplanationMethod, MethodCapabilities, MethodFactory } from './method.js';
 import type { Pipeline } from './pipeline.js';
 import type { CommonOptions } from './types.js';
@@ -41,6 +42,7 @@ export interface MethodOptionsMap {
   scorecam: CommonOptions;
   eigencam: CommonOptions;
   eigengradcam: CommonOptions;
+  occlusion: OcclusionOptions;
 }
 
 /** A built-in method's name. */
@@ -71,6 +73,7 @@ const registry = new Map<string, Entry>([
   ['ig', { factory: (p) => new IntegratedGradients(p), capabilities: IntegratedGradients.capabilities }],
   ['layer-ig', { factory: (p) => new LayerIntegratedGradients(p), capabilities: LayerIntegratedGradients.capabilities }],
   ['conductance', { factory: (p) => new Conductance(p), capabilities: Conductance.capabilities }],
+  ['occlusion', { factory: (p) => new Occlusion(p), capabilities: Occlusion.capabilities }],
 ]);
 
 /**

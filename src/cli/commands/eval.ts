@@ -135,7 +135,7 @@ Examples:
         steps: o.steps,
         score: o.score,
         weighting: o.weighting,
-        rule: o.rule,
+        rule: o.rule ?? 'trapezoid', // RSI-Grad-CAM's default, as run.json has always recorded it
         baseline: o.baseline,
         ...metricChoice,
         ...(o.shard ? { shard: shardText(o.shard) } : {}),

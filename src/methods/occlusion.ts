@@ -1,0 +1,137 @@
+/**
+ * Occlusion (Zeiler and Fergus 2014), as Captum's `Occlusion` with a square window over all
+ * channels: a window of `window` x `window` model-input pixels slides with `stride` (Captum's
+ * shift counts, ceil((D - window) / stride) + 1 per axis, the last window cropped at the edge);
+ * each position sets the window to `occlusionValue` (preprocessed units) and the score's drop
+ * F(x) - F(x occluded) goes to every pixel of the window; each pixel's attribution is the mean
+ * over the windows that cover it. All windows of an image run in batches.
+ */
+import { OptionError } from '../errors.js';
+import type { BuildOptions, ScoreSpec } from '../engine/model.js';
+import type { CamLayer, ImageResult, MethodContext } from './base-cam.js';
+import { InputAttribution } from './input-attribution.js';
+import type { MethodCapabilities } from './method.js';
+import { runBatches } from './runner.js';
+import type { CommonOptions } from './types.js';
+
+export interface OcclusionOptions extends CommonOptions {
+  /** Side of the square window, in model-input pixels. Default 8 (at most the image's smaller side). */
+  window?: number;
+  /** Shift between windows, in pixels, at most `window`. Default window / 2 (rounded up). */
+  stride?: number;
+  /** The value occluded pixels take, in preprocessed units. Default 0. */
+  occlusionValue?: number;
+}
+
+export class Occlusion extends InputAttribution<OcclusionOptions> {
+  readonly name = 'occlusion';
+  static readonly capabilities: MethodCapabilities = {
+    label: 'Occlusion',
+    usesBaseline: false,
+    hasCompleteness: false,
+    options: ['window', 'stride', 'occlusionValue'],
+    optionInfo: {
+      window: { description: 'side of the square occluding window, in model-input pixels', type: 'integer', default: 8, min: 1 },
+      stride: { description: 'shift between windows in pixels (default: half the window)', type: 'integer', min: 1 },
+      occlusionValue: { description: 'value of occluded pixels, in preprocessed units', type: 'number', default: 0 },
+    },
+    defaultScore: 'logit',
+  };
+  readonly capabilities = Occlusion.capabilities;
+
+  /** Forward only: the score, no gradients. */
+  protected override sessionFor(_layers: CamLayer[], score: ScoreSpec): BuildOptions {
+    return { score };
+  }
+
+  /** Window, stride and the windows' top-left corners along each axis. */
+  private grid(o: OcclusionOptions): { window: number; stride: number; rows: number[]; cols: number[] } {
+    const [h, w] = this.pipeline.model.imageSize;
+    const window = o.window ?? Math.min(8, h, w);
+    if (!Number.isSafeInteger(window) || window < 1 || window > Math.min(h, w)) throw new OptionError(`window must be an integer from 1 to ${Math.min(h, w)} (the image is ${w}x${h}), got ${window}`);
+    const stride = o.stride ?? Math.ceil(window / 2);
+    if (!Number.isSafeInteger(stride) || stride < 1 || stride > window) throw new OptionError(`stride must be an integer from 1 to the window (${window}), got ${stride}`);
+    if (o.occlusionValue !== undefined && !Number.isFinite(o.occlusionValue)) throw new OptionError(`occlusionValue must be a finite number, got ${o.occlusionValue}`);
+    const starts = (d: number) => Array.from({ length: Math.ceil((d - window) / stride) + 1 }, (_, k) => k * stride);
+    return { window, stride, rows: starts(h), cols: starts(w) };
+  }
+
+  protected override validate(o: OcclusionOptions): void {
+    this.grid(o);
+  }
+
+  protected override plannedEvaluations(images: readonly Float32Array[], _layers: CamLayer[], o: OcclusionOptions): number {
+    const g = this.grid(o);
+    return images.length * (1 + g.rows.length * g.cols.length);
+  }
+
+  protected async run(ctx: MethodContext<OcclusionOptions>): Promise<ImageResult[]> {
+    const p = this.pipeline;
+    const model = p.model;
+    const { images, targets, options } = ctx;
+    const layer = ctx.layers[0]!;
+    const { window, rows, cols } = this.grid(options);
+    const value = options.occlusionValue ?? 0;
+    const [h, w] = model.imageSize;
+    const c = model.channels;
+    const per = p.imageSize();
+    const nchw = model.inputLayout === 'NCHW';
+    const { session, outputs } = await p.session(this.sessionFor(ctx.layers, ctx.score));
+    const width = model.scoreWidth(ctx.score);
+    const windows = rows.flatMap((r) => cols.map((q) => [r, q] as const));
+    const results: ImageResult[] = [];
+    for (const [img, x] of images.entries()) {
+      const t0 = performance.now();
+      const row = targets[img]!.row;
+      const drop = new Float64Array(h * w);
+      const covered = new Float64Array(h * w);
+      let fx = 0;
+      // Item 0 is the image itself (F(x)); item i > 0 is window i - 1.
+      await runBatches(
+        session,
+        {
+          count: windows.length + 1,
+          batchSize: p.batchSize(options, windows.length + 1),
+          fetch: [outputs.score!],
+          feeds: (start, n) => {
+            const data = new Float32Array(n * per);
+            for (let j = 0; j < n; j++) {
+              data.set(x, j * per);
+              if (start + j === 0) continue;
+              const [r0, q0] = windows[start + j - 1]!;
+              for (let y = r0; y < Math.min(h, r0 + window); y++) {
+                for (let q = q0; q < Math.min(w, q0 + window); q++) {
+                  for (let k = 0; k < c; k++) data[j * per + (nchw ? k * h * w + y * w + q : (y * w + q) * c + k)] = value;
+                }
+              }
+            }
+            return p.feeds(p.batchTensor(data, n), new Array<Float32Array>(n).fill(row), width);
+          },
+          take: (r, start, n) => {
+            const s = r[outputs.score!]!.data;
+            for (let j = 0; j < n; j++) {
+              if (start + j === 0) {
+                fx = s[j]!;
+                continue;
+              }
+              const [r0, q0] = windows[start + j - 1]!;
+              const d = fx - s[j]!;
+              for (let y = r0; y < Math.min(h, r0 + window); y++) {
+                for (let q = q0; q < Math.min(w, q0 + window); q++) {
+                  drop[y * w + q]! += d;
+                  covered[y * w + q]! += 1;
+                }
+              }
+            }
+          },
+        },
+        ctx.evaluations,
+      );
+      // The same value for every channel of a pixel: the window spans all channels.
+      const attributions = new Float32Array(c * h * w);
+      for (let k = 0; k < c; k++) for (let q = 0; q < h * w; q++) attributions[k * h * w + q] = drop[q]! / covered[q]!;
+      results.push({ layers: [this.attributionMaps(this.toChw(x), attributions, layer)], score: fx, ms: performance.now() - t0 });
+    }
+    return results;
+  }
+}
