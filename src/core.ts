@@ -31,6 +31,7 @@ export { AblationCam } from './methods/ablation-cam.js';
 export { InputAttribution, InputGradientMethod } from './methods/input-attribution.js';
 export { ScoreCam } from './methods/score-cam.js';
 export { Occlusion, type OcclusionOptions } from './methods/occlusion.js';
+export { GuidedBackprop, GuidedGradCam } from './methods/guided-backprop.js';
 export { EigenCam, EigenGradCam, firstComponent } from './methods/eigen-cam.js';
 export { Saliency } from './methods/saliency.js';
 export { InputXGradient } from './methods/input-x-gradient.js';

@@ -21,6 +21,10 @@ logits stored in test/fixtures/models/NAME.json), each from the formula of the c
 - occlusion: Captum Occlusion (occlusion.py, feature_ablation.py with use_weights): window
   (C, w, w), strides (C, s, s), shift counts ceil((D - w) / s) + 1, the last window cropped;
   attribution = sum over windows of (F(x) - F(occluded)) * mask / sum of masks.
+- guided-backprop: Captum GuidedBackprop (guided_backprop_deconvnet.py): a backward hook on
+  every nn.ReLU returning ReLU(grad_input); the input gradient.
+- guided-gradcam: Captum GuidedGradCam (guided_grad_cam.py): LayerGradCam at the layer with
+  relu_attributions, F.interpolate(mode='nearest') to the input, times the guided gradient.
 The target is the logit of each sample's target, as the fixtures record it.
 """
 import collections
@@ -201,6 +205,25 @@ def occlusion(model, x, target, window, stride, value):
     return total / weights
 
 
+def guided_backprop(model, x, target):
+    hooks = [m.register_full_backward_hook(lambda _m, gi, _go: (torch.relu(gi[0]),))
+             for m in model.modules() if isinstance(m, torch.nn.ReLU)]
+    try:
+        xin = x.clone().requires_grad_()
+        logit(model, xin, target).sum().backward()
+    finally:
+        for h in hooks:
+            h.remove()
+    return xin.grad
+
+
+def guided_gradcam(model, module, x, target):
+    a, g = layer_values(model, module, x, target)
+    cam = torch.relu((g.mean(dim=(2, 3), keepdim=True) * a).sum(1, keepdim=True))
+    up = torch.nn.functional.interpolate(cam, size=x.shape[2:], mode='nearest')
+    return guided_backprop(model, x, target) * up
+
+
 def flat(t):
     return [round(float(v), 9) for v in t.detach().reshape(-1)]
 
@@ -230,6 +253,8 @@ def main():
         ref['eigencam'] = [flat(projection_with_sign_correction(layer_values(model, module, x, t)[0])) for x, t in samples]
         ref['eigengradcam'] = [flat(projection_with_sign_correction(torch.mul(*layer_values(model, module, x, t)))) for x, t in samples]
         ref['occlusion'] = {'window': 6, 'stride': 4, 'value': 0.25, 'attributions': [flat(occlusion(model, x, t, 6, 4, 0.25)) for x, t in samples]}
+        ref['guided-backprop'] = [flat(guided_backprop(model, x, t)) for x, t in samples]
+        ref['guided-gradcam'] = [flat(guided_gradcam(model, module, x, t)) for x, t in samples]
         out[name] = ref
     with open(os.path.join(ROOT, 'test', 'fixtures', 'method-refs.json'), 'w') as f:
         json.dump(out, f)

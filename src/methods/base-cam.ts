@@ -148,7 +148,8 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
     return layers;
   }
 
-  private camLayer(name: string | undefined): CamLayer {
+  /** One layer by name (default: the model's default layer), checked to be a map a CAM can use. */
+  protected camLayer(name: string | undefined): CamLayer {
     const model = this.pipeline.model;
     const info = model.layer(name);
     if (info.shape.length === 3) throw unknownTokenLayout(info.tensor, info.shape);

@@ -86,7 +86,7 @@ export class Pipeline {
   async session(requested: BuildOptions): Promise<BuiltSession> {
     // The runtime's backend may need other backward graphs (e.g. WebGPU: MaxPool without Indices).
     const variants = this.runtime.options.variants;
-    const options = variants ? { ...requested, variants } : requested;
+    const options = variants ? { ...requested, variants: { ...variants, ...requested.variants } } : requested;
     let id = modelIds.get(this.model);
     if (!id) modelIds.set(this.model, (id = nextId++));
     const key = `${id}|${JSON.stringify(options)}`;

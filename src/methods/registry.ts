@@ -17,6 +17,7 @@ import { Conductance, type ConductanceOptions } from './conductance.js';
 import { ScoreCam } from './score-cam.js';
 import { EigenCam, EigenGradCam } from './eigen-cam.js';
 import { Occlusion, type OcclusionOptions } from './occlusion.js';
+import { GuidedBackprop, GuidedGradCam } from './guided-backprop.js';
 import type { ExplanationMethod, MethodCapabilities, MethodFactory } from './method.js';
 import type { Pipeline } from './pipeline.js';
 import type { CommonOptions } from './types.js';
@@ -43,6 +44,8 @@ export interface MethodOptionsMap {
   eigencam: CommonOptions;
   eigengradcam: CommonOptions;
   occlusion: OcclusionOptions;
+  'guided-backprop': CommonOptions;
+  'guided-gradcam': CommonOptions;
 }
 
 /** A built-in method's name. */
@@ -70,6 +73,8 @@ const registry = new Map<string, Entry>([
   ['eigengradcam', { factory: (p) => new EigenGradCam(p), capabilities: EigenGradCam.capabilities }],
   ['saliency', { factory: (p) => new Saliency(p), capabilities: Saliency.capabilities }],
   ['input-x-gradient', { factory: (p) => new InputXGradient(p), capabilities: InputXGradient.capabilities }],
+  ['guided-backprop', { factory: (p) => new GuidedBackprop(p), capabilities: GuidedBackprop.capabilities }],
+  ['guided-gradcam', { factory: (p) => new GuidedGradCam(p), capabilities: GuidedGradCam.capabilities }],
   ['ig', { factory: (p) => new IntegratedGradients(p), capabilities: IntegratedGradients.capabilities }],
   ['layer-ig', { factory: (p) => new LayerIntegratedGradients(p), capabilities: LayerIntegratedGradients.capabilities }],
   ['conductance', { factory: (p) => new Conductance(p), capabilities: Conductance.capabilities }],

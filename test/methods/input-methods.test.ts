@@ -63,3 +63,27 @@ test('ig: completeness improves with steps; no layer; bad rules refused', async 
   await assert.rejects(ig.explain(images, { baseline: base, rule: 'simpson' }), /rule must be one of gauss-legendre, trapezoid, left, right, middle/);
   await assert.rejects(ig.explain(images, { baseline: base, weighting: 'plain' }), /ig does not take the option 'weighting'/);
 });
+
+for (const name of ['resnet', 'vgg']) {
+  test(`guided-backprop and guided-gradcam on ${name} equal Captum's GuidedBackprop and GuidedGradCam`, async () => {
+    const { fx, pipeline, images } = await fixturePipeline(name);
+    const ref = REFS[name];
+    const targets = fx.meta.samples.map((s) => s.target);
+    const gb = await createMethod('guided-backprop', pipeline).explain(images, { targets });
+    const ggc = await createMethod('guided-gradcam', pipeline).explain(images, { targets, layer: ref.layer });
+    fx.meta.samples.forEach((s, i) => {
+      assert.ok(relError(gb[i]!.attributions!, ref['guided-backprop'][i]) < 1e-4, `guided-backprop ${relError(gb[i]!.attributions!, ref['guided-backprop'][i])}`);
+      assert.ok(relError(ggc[i]!.attributions!, ref['guided-gradcam'][i]) < 1e-4, `guided-gradcam ${relError(ggc[i]!.attributions!, ref['guided-gradcam'][i])}`);
+      // The guided gradient is not the plain one on a network with ReLUs.
+      assert.ok(relError(gb[i]!.attributions!, fx.read(s.inputGrad.logit)) > 1e-2);
+    });
+  });
+}
+
+test('Guided Backprop equals the plain gradient on a network without ReLUs (MobileNetV2: ReLU6 only)', async () => {
+  const { fx, pipeline, images, model } = await fixturePipeline('mobilenetv2');
+  assert.ok(!model.graph.nodes.some((n) => n.opType === 'Relu'));
+  const targets = fx.meta.samples.map((s) => s.target);
+  const gb = await createMethod('guided-backprop', pipeline).explain(images, { targets });
+  fx.meta.samples.forEach((s, i) => assert.ok(relError(gb[i]!.attributions!, fx.read(s.inputGrad.logit)) < 1e-4));
+});

@@ -23,6 +23,11 @@ export interface RuleVariants {
    * number of input channels, which is that grouped ConvTranspose for even m.
    */
   depthwiseGradient?: 'grouped' | 'split';
+  /**
+   * 'plain' (default): g where x > 0. 'guided' (Guided Backprop, Springenberg et al. 2015, as
+   * Captum's GuidedBackprop): ReLU(g) where x > 0, so only positive gradients pass back.
+   */
+  reluGradient?: 'plain' | 'guided';
 }
 
 export interface GradContext {

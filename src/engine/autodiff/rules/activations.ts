@@ -23,7 +23,8 @@ function onlyFirstInput(c: GradContext, what: string): void {
 /** d relu(x) = g where x > 0 (PyTorch's convention at 0: no gradient). */
 const Relu: GradRule = (c) => {
   const { x, g } = unary(c);
-  c.setGrad(0, keepWhere(c, c.op('Greater', [x, c.constFloat([0], [])]), g));
+  const passed = c.variants.reluGradient === 'guided' ? c.op('Relu', [g]) : g;
+  c.setGrad(0, keepWhere(c, c.op('Greater', [x, c.constFloat([0], [])]), passed));
 };
 
 /** g where x > 0, alpha * g elsewhere. */
