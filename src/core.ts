@@ -32,7 +32,10 @@ export { InputAttribution, InputGradientMethod } from './methods/input-attributi
 export { ScoreCam } from './methods/score-cam.js';
 export { Occlusion, type OcclusionOptions } from './methods/occlusion.js';
 export { GuidedBackprop, GuidedGradCam } from './methods/guided-backprop.js';
-export { EigenCam, EigenGradCam, firstComponent } from './methods/eigen-cam.js';
+export { Rise, riseMasks, type RiseOptions } from './methods/rise.js';
+export { EigenCam, EigenGradCam } from './methods/eigen-cam.js';
+export { firstComponent, aggregateLayerCams, camToHeatmap, weightedCam, spatialMean, channelSum } from './methods/cam.js';
+export { SMOOTH_MODES, NOISE_TYPES, SMOOTHING_OPTION_INFO, type SmoothMode, type NoiseType, type SmoothingOptions } from './methods/smoothing.js';
 export { Saliency } from './methods/saliency.js';
 export { InputXGradient } from './methods/input-x-gradient.js';
 export { IntegratedGradients, type IntegratedGradientsOptions } from './methods/integrated-gradients.js';

@@ -25,7 +25,16 @@ logits stored in test/fixtures/models/NAME.json), each from the formula of the c
   every nn.ReLU returning ReLU(grad_input); the input gradient.
 - guided-gradcam: Captum GuidedGradCam (guided_grad_cam.py): LayerGradCam at the layer with
   relu_attributions, F.interpolate(mode='nearest') to the input, times the guided gradient.
-The target is the logit of each sample's target, as the fixtures record it.
+- rise: the authors' RISE (eclique/RISE explanations.py generate_masks / forward): grids
+  rand(N, s, s) < p, skimage resize(order=1, mode='reflect', anti_aliasing=False) to (s + 1) *
+  cell, crop at a random shift; saliency = probs(x * M)^T M / N / p. The random numbers are the
+  library's PRNG (mulberry32, src/prng.ts, ported below) so both draw the same masks.
+- noise (smoothing): Captum NoiseTunnel (noise_tunnel.py) over Saliency: the method on each
+  noisy copy, combined as smoothgrad (mean), smoothgrad_sq (mean of squares) or vargrad
+  (variance); the Gaussian noise is the library's (Box-Muller on the PRNG, ported below).
+- eigen (smoothing): pytorch-grad-cam's eigen_smooth for Grad-CAM: get_2d_projection (sign
+  corrected) of weights * activations.
+The target is the logit of each sample's target (RISE: its probability), as the fixtures record it.
 """
 import collections
 import importlib.util
@@ -224,8 +233,98 @@ def guided_gradcam(model, module, x, target):
     return guided_backprop(model, x, target) * up
 
 
+class Prng:
+    """src/prng.ts (mulberry32), in Python."""
+
+    def __init__(self, seed):
+        self.state = seed & 0xFFFFFFFF
+
+    def next_u32(self):
+        self.state = (self.state + 0x6D2B79F5) & 0xFFFFFFFF
+        t = self.state
+
+        def imul(a, b):
+            return (a * b) & 0xFFFFFFFF
+
+        t = imul(t ^ (t >> 15), t | 1)
+        t ^= (t + imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF
+        return (t ^ (t >> 14)) & 0xFFFFFFFF
+
+    def float(self):
+        return self.next_u32() / 4294967296
+
+    def int(self, lo, hi):
+        return lo + self.next_u32() % (hi - lo + 1)
+
+
+def mix_seed(seed, index):
+    """src/prng.ts mixSeed."""
+    m = 0xFFFFFFFF
+
+    def imul(a, b):
+        return (a * b) & m
+
+    h = (imul(seed & m, 0x9E3779B1) ^ imul(index & m, 0x85EBCA77)) & m
+    for _ in range(2):
+        h ^= h >> 16
+        h = imul(h, 0x85EBCA6B)
+        h ^= h >> 13
+        h = imul(h, 0xC2B2AE35)
+        h ^= h >> 16
+        h = (h + 0x27D4EB2F) & m
+    return h
+
+
+def noisy_copy(x, stdev, seed, image, sample):
+    """src/methods/smoothing.ts noisyCopy: Box-Muller pairs on the PRNG."""
+    prng = Prng(mix_seed(mix_seed(seed, image), sample))
+    flat_x = x.reshape(-1).clone()
+    n = flat_x.numel()
+    for i in range(0, n, 2):
+        u = 1 - prng.float()
+        v = prng.float()
+        r = np.sqrt(-2 * np.log(u))
+        flat_x[i] += stdev * r * np.cos(2 * np.pi * v)
+        if i + 1 < n:
+            flat_x[i + 1] += stdev * r * np.sin(2 * np.pi * v)
+    return flat_x.view_as(x)
+
+
+def noise_tunnel_saliency(model, x, target, image, samples, stdev, seed, kind):
+    maps = []
+    for k in range(samples):
+        xin = noisy_copy(x, stdev, seed, image, k).requires_grad_()
+        logit(model, xin, target).sum().backward()
+        maps.append(xin.grad.abs())
+    m = torch.stack(maps)
+    if kind == 'smoothgrad':
+        return m.mean(0)
+    if kind == 'smoothgrad_sq':
+        return (m * m).mean(0)
+    return (m * m).mean(0) - m.mean(0) ** 2
+
+
+def rise(model, x, target, n, cell, keep, seed):
+    from skimage.transform import resize
+    h, w = x.shape[2:]
+    s = int(np.ceil(max(h, w) / cell))
+    cell_size = np.ceil(np.array([h, w]) / s).astype(int)
+    up_size = (s + 1) * cell_size
+    prng = Prng(seed)
+    grid = np.array([1.0 if prng.float() < keep else 0.0 for _ in range(n * s * s)], dtype=np.float32).reshape(n, s, s)
+    masks = np.empty((n, h, w))
+    for i in range(n):
+        dy = prng.int(0, cell_size[0] - 1)
+        dx = prng.int(0, cell_size[1] - 1)
+        masks[i] = resize(grid[i], up_size, order=1, mode='reflect', anti_aliasing=False)[dy:dy + h, dx:dx + w]
+    m = torch.from_numpy(masks)[:, None]
+    with torch.no_grad():
+        p = torch.softmax(model(m * x), dim=1)[:, target]
+    return (p[:, None] * m.view(n, -1)).sum(0).view(h, w) / n / keep
+
+
 def flat(t):
-    return [round(float(v), 9) for v in t.detach().reshape(-1)]
+    return [float('%.8g' % float(v)) for v in t.detach().reshape(-1)]
 
 
 def main():
@@ -255,6 +354,14 @@ def main():
         ref['occlusion'] = {'window': 6, 'stride': 4, 'value': 0.25, 'attributions': [flat(occlusion(model, x, t, 6, 4, 0.25)) for x, t in samples]}
         ref['guided-backprop'] = [flat(guided_backprop(model, x, t)) for x, t in samples]
         ref['guided-gradcam'] = [flat(guided_gradcam(model, module, x, t)) for x, t in samples]
+        ref['rise'] = {'masks': 60, 'cell': 5, 'keep': 0.4, 'seed': 7, 'saliency': [flat(rise(model, x, t, 60, 5, 0.4, 7)) for x, t in samples]}
+        ref['noise'] = {'samples': 4, 'stdev': 0.3, 'seed': 11}
+        for kind in ['smoothgrad', 'smoothgrad_sq', 'vargrad']:
+            ref['noise'][kind] = [flat(noise_tunnel_saliency(model, x, t, i, 4, 0.3, 11, kind)) for i, (x, t) in enumerate(samples)]
+        ref['eigen-gradcam'] = []
+        for x, t in samples:
+            a, g = layer_values(model, module, x, t)
+            ref['eigen-gradcam'].append(flat(projection_with_sign_correction(g.mean(dim=(2, 3), keepdim=True) * a)))
         out[name] = ref
     with open(os.path.join(ROOT, 'test', 'fixtures', 'method-refs.json'), 'w') as f:
         json.dump(out, f)

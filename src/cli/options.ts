@@ -6,6 +6,8 @@ import { FIT_MODES, type FitMode } from '../image/fit.js';
 import { DEFAULT_METHOD, methodNames } from '../methods/registry.js';
 import type { ExplanationMethod } from '../methods/method.js';
 import { CAPTUM_RULES, MAX_STEPS, STIELTJES_RULES } from '../methods/quadrature.js';
+import { MAX_RISE_MASKS } from '../methods/rise.js';
+import { MAX_NOISE_SAMPLES, NOISE_TYPES, SMOOTH_MODES, type NoiseType, type SmoothMode } from '../methods/smoothing.js';
 import { DEFAULT_WEIGHTING, WEIGHTINGS, type Weighting } from '../methods/weightings.js';
 import type { Classifier } from '../classifier.js';
 import type { Target } from '../methods/targets.js';
@@ -43,6 +45,14 @@ export function addMethodOptions(cmd: Command): Command {
     .option('--window <px>', 'occlusion: side of the square window, in model-input pixels (default 8)', intArg('--window', 1))
     .option('--stride <px>', 'occlusion: shift between windows in pixels (default: half the window)', intArg('--stride', 1))
     .option('--occlusion-value <v>', 'occlusion: value of occluded pixels, in preprocessed units (default 0)', floatArg('--occlusion-value', -1e6, 1e6))
+    .option('--masks <n>', `rise: number of random masks (default 4000)`, intArg('--masks', 1, MAX_RISE_MASKS))
+    .option('--cell <px>', 'rise: side of a mask cell in model-input pixels (default: the smaller side / 7)', intArg('--cell', 1))
+    .option('--keep <p>', 'rise: probability that a cell is kept (default 0.5)', floatArg('--keep', 0, 1))
+    .option('--seed <n>', 'rise: seed of the masks; --smooth noise: of the noise (default 0)', intArg('--seed', 0))
+    .addOption(new Option('--smooth <mode>', 'smoothing over any method: noise (NoiseTunnel), aug (flip x brightness), eigen (first principal component)').choices(SMOOTH_MODES as string[]))
+    .option('--noise-samples <n>', '--smooth noise: noisy copies (default 5)', intArg('--noise-samples', 1, MAX_NOISE_SAMPLES))
+    .option('--noise-stdev <s>', '--smooth noise: standard deviation in preprocessed units (default 1)', floatArg('--noise-stdev', 0, 1e6))
+    .addOption(new Option('--noise-type <t>', '--smooth noise: how the copies combine (default smoothgrad)').choices(NOISE_TYPES as string[]))
     .option('--baseline <b>', 'path methods: baseline, black, blur, or an image file', 'black')
     .option('--internal-batch-size <n>', 'path points run at once (default: from a 512 MiB budget)', intArg('--internal-batch-size', 1));
 }
@@ -73,6 +83,14 @@ export interface MethodOpts {
   window?: number;
   stride?: number;
   occlusionValue?: number;
+  masks?: number;
+  cell?: number;
+  keep?: number;
+  seed?: number;
+  smooth?: SmoothMode;
+  noiseSamples?: number;
+  noiseStdev?: number;
+  noiseType?: NoiseType;
   baseline: string;
   internalBatchSize?: number;
 }
@@ -121,6 +139,7 @@ export function methodOption(): Option {
 /** The method flags by the option each sets (a method takes the ones it declares in its capabilities). */
 const METHOD_FLAGS = {
   steps: '--steps', weighting: '--weighting', rule: '--rule', baseline: '--baseline', window: '--window', stride: '--stride', occlusionValue: '--occlusion-value',
+  masks: '--masks', cell: '--cell', keep: '--keep',
 } as const;
 
 /**
@@ -131,7 +150,8 @@ export function methodSettings(o: MethodOpts): { baseline: string; [option: stri
   // Ctrl-C cancels a running explanation between batches (the CLI then exits 130).
   return {
     steps: o.steps, score: o.score, weighting: o.weighting, rule: o.rule, baseline: o.baseline, internalBatchSize: o.internalBatchSize,
-    window: o.window, stride: o.stride, occlusionValue: o.occlusionValue, signal: interruptSignal,
+    window: o.window, stride: o.stride, occlusionValue: o.occlusionValue, masks: o.masks, cell: o.cell, keep: o.keep, seed: o.seed,
+    smooth: o.smooth, noiseSamples: o.noiseSamples, noiseStdev: o.noiseStdev, noiseType: o.noiseType, signal: interruptSignal,
   };
 }
 

@@ -7,7 +7,9 @@ import { OptionError } from '../errors.js';
 import type { LayerInfo } from '../engine/layers.js';
 import { unknownTokenLayout } from '../engine/tokens.js';
 import type { BuildOptions, ScoreMode, ScoreSpec } from '../engine/model.js';
-import { aggregateLayerCams, camToHeatmap, weightedCam } from './cam.js';
+import { aggregateLayerCams, camToHeatmap, firstComponent, weightedCam } from './cam.js';
+import { normalizeMinMax } from '../image/float-map.js';
+import { AUGMENTATIONS, checkSmoothing, combineNoise, fixedTarget, flipWidth, noisyCopy } from './smoothing.js';
 import { checkOptionNames, type ExplanationMethod, type MethodCapabilities } from './method.js';
 import type { ImagePrediction, Pipeline } from './pipeline.js';
 import { Evaluations } from './runner.js';
@@ -31,6 +33,8 @@ export interface LayerMaps {
   weights: Float32Array;
   /** For element-wise methods: the cam before the final ReLU; else computed from weights. */
   cam?: Float32Array;
+  /** The [C, H*W] tensor whose channel sum is the cam (eigen smoothing projects it); default w_k A_k. */
+  weighted?: Float32Array;
   /** Per-layer fields (completeness, attributions) for the Explanation. */
   extra?: Partial<LayerExplanation>;
 }
@@ -87,6 +91,8 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
     const p = this.pipeline;
     const model = p.model;
     checkOptionNames(this, options);
+    checkSmoothing(options);
+    if (options.smooth === 'noise' || options.smooth === 'aug') return this.smoothed(images, options);
     p.checkImages(images);
     this.validate(options);
     const layers = this.resolveLayers(options);
@@ -103,7 +109,7 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
     return results.map((r, i) => {
       const perLayer: LayerExplanation[] = r.layers.map((m, li) => {
         const L = layers[li]!;
-        const cam = m.cam ? m.cam.map((v) => (v > 0 ? v : 0)) : weightedCam(m.activations, m.weights, L.channels, L.hw);
+        const cam = options.smooth === 'eigen' ? this.eigenCam(m, L) : m.cam ? m.cam.map((v) => (v > 0 ? v : 0)) : weightedCam(m.activations, m.weights, L.channels, L.hw);
         return { layer: L.info.tensor, cam, camShape: [L.height, L.width], weights: m.weights, ...m.extra };
       });
       // One layer: its own fields at the top level. Several: the aggregate.
@@ -131,6 +137,91 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
         layers: perLayer,
         timings: { explain: r.ms },
         ...r.extra,
+      };
+    });
+  }
+
+  /** Eigen smoothing: ReLU of the first principal component of the weighted activations. */
+  private eigenCam(m: LayerMaps, L: CamLayer): Float32Array {
+    let weighted = m.weighted;
+    if (!weighted && !m.cam) {
+      weighted = new Float32Array(L.channels * L.hw);
+      for (let k = 0; k < L.channels; k++) for (let j = 0; j < L.hw; j++) weighted[k * L.hw + j] = m.weights[k]! * m.activations[k * L.hw + j]!;
+    }
+    if (!weighted) throw new OptionError(`eigen smoothing does not apply to ${this.name}: its map is not a sum over channels`);
+    return firstComponent(weighted, L.channels, L.hw).projection.map((v) => (v > 0 ? v : 0));
+  }
+
+  /**
+   * Noise and aug smoothing: the method on noisy or augmented copies of the images (targets
+   * fixed on the clean images), the maps combined per layer; the heatmap from the combination.
+   */
+  private async smoothed(images: readonly Float32Array[], options: O): Promise<Explanation[]> {
+    const p = this.pipeline;
+    const model = p.model;
+    p.checkImages(images);
+    const { smooth, noiseSamples, noiseStdev, noiseType, seed, onProgress, targets: given, ...rest } = options;
+    const ownSeed = this.capabilities.options.includes('seed');
+    const scoreMode = options.score ?? this.capabilities.defaultScore;
+    const score = scoreSpecFor(model, given, scoreMode, options.score !== undefined);
+    const predictions = await p.predict(images, p.batchSize(options, images.length), {}, new Evaluations(undefined, options.signal));
+    const resolved = resolveTargets(model, given, predictions, score);
+    const targets = resolved.map(fixedTarget);
+    const [ih, iw] = model.imageSize;
+    const c = model.channels;
+    const nchw = model.inputLayout === 'NCHW';
+    const copies =
+      smooth === 'noise'
+        ? Array.from({ length: noiseSamples ?? 5 }, (_, k) => ({ flip: false, images: images.map((x, i) => noisyCopy(x, noiseStdev ?? 1, seed ?? 0, i, k)) }))
+        : AUGMENTATIONS.map((a) => ({ flip: a.flip, images: images.map((x) => (a.flip ? flipWidth(x, ih, iw, c, nchw) : x).map((v) => v * a.factor)) }));
+    const runs: Explanation[][] = [];
+    for (const [k, copy] of copies.entries()) {
+      const inner = { ...rest, targets, ...(ownSeed && seed !== undefined ? { seed } : {}), onProgress: onProgress && ((d: number, t: number) => onProgress(k * t + d, copies.length * t)) } as O;
+      runs.push(await this.explainHeld(copy.images, inner));
+    }
+    const combine = (maps: Float32Array[]) => (smooth === 'noise' ? combineNoise(maps, noiseType ?? 'smoothgrad') : combineNoise(maps, 'smoothgrad'));
+    return images.map((_, i) => {
+      const each = runs.map((r) => r[i]!);
+      const unflip = (t: Float32Array, rows: number, cols: number, k: number, depth = 1) => (copies[k]!.flip ? flipWidth(t, rows, cols, depth, true) : t);
+      const layers: LayerExplanation[] = each[0]!.layers.map((l0, li) => {
+        const [h, w] = l0.camShape;
+        const att = l0.attributions && l0.attributionShape;
+        return {
+          layer: l0.layer,
+          cam: combine(each.map((e, k) => unflip(e.layers[li]!.cam, h, w, k))),
+          camShape: l0.camShape,
+          weights: combine(each.map((e) => e.layers[li]!.weights)),
+          ...(att ? { attributions: combine(each.map((e, k) => unflip(e.layers[li]!.attributions!, att[1], att[2], k, att[0]))), attributionShape: att } : {}),
+        };
+      });
+      const several = layers.length > 1 ? aggregateLayerCams(layers, [ih, iw]) : undefined;
+      // aug (as pytorch-grad-cam): the mean of the copies' heatmaps, each flipped back.
+      const augMean = smooth === 'aug' ? combine(each.map((e, k) => unflip(e.heatmap, ih, iw, k))) : undefined;
+      const first: LayerExplanation =
+        several || augMean
+          ? { layer: layers.map((l) => l.layer).join(','), cam: augMean ?? several!.mean, camShape: [ih, iw], weights: layers.length > 1 ? new Float32Array(0) : layers[0]!.weights }
+          : layers[0]!;
+      const pred = predictions[i]!;
+      const { index: t, description } = resolved[i]!;
+      const isClass = typeof score === 'string' || score.output === model.logits;
+      const row = resolved[i]!.row;
+      const y = typeof score === 'string' ? (score === 'softmax' ? pred.probabilities : pred.logits) : score.output === model.logits && score.activation === 'none' ? pred.logits : undefined;
+      return {
+        method: this.name,
+        ...first,
+        target: t,
+        objective: description,
+        scoreMode: typeof score === 'string' ? score : 'output',
+        score: y ? row.reduce((s, r, k) => s + r * y[k]!, 0) : NaN,
+        probability: isClass ? pred.probabilities[t]! : NaN,
+        logit: isClass ? pred.logits[t]! : NaN,
+        probabilities: pred.probabilities,
+        topk: pred.topk,
+        heatmap: augMean ? normalizeMinMax({ width: iw, height: ih, data: augMean }).data : several ? several.heatmap : camToHeatmap(first.cam, first.camShape, [ih, iw]),
+        heatmapShape: [ih, iw],
+        layers,
+        smoothing: { mode: smooth!, copies: copies.length, ...(smooth === 'noise' ? { noiseType: noiseType ?? 'smoothgrad' } : {}) },
+        timings: { explain: each.reduce((s, e) => s + e.timings.explain, 0) },
       };
     });
   }
@@ -172,6 +263,17 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
   protected sessionFor(layers: CamLayer[], score: ScoreSpec): BuildOptions {
     const tensors = layers.map((l) => l.info.tensor);
     return { expose: tensors, score, wrt: tensors };
+  }
+
+  /** The score at image `i` from its prediction (for methods that never evaluate the image itself); NaN for a unit of another output. */
+  protected predictedScore(ctx: MethodContext<O>, i: number): number {
+    const spec = ctx.score;
+    const y = spec === 'softmax' ? ctx.predictions[i]!.probabilities : spec === 'logit' || spec.output === this.pipeline.model.logits ? ctx.predictions[i]!.logits : undefined;
+    if (!y || (typeof spec === 'object' && spec.activation !== 'none')) return NaN;
+    const row = ctx.targets[i]!.row;
+    let s = 0;
+    for (let k = 0; k < row.length; k++) s += row[k]! * y[k]!;
+    return s;
   }
 
   /** Model evaluations `run` will make (for progress); predictions are counted apart. Default: one per image. */

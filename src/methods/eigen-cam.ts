@@ -8,6 +8,7 @@
  */
 import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import { BaseCam, type CamLayer, type ImageResult, type MethodContext } from './base-cam.js';
+import { firstComponent } from './cam.js';
 import { gradientCapabilities, type MethodCapabilities } from './method.js';
 import { range, runBatches } from './runner.js';
 import type { CommonOptions } from './types.js';
@@ -78,58 +79,3 @@ export class EigenGradCam extends EigenBase {
   }
 }
 
-/**
- * The projection of the positions x channels matrix M (from `t` [C, H*W]), centred over
- * positions, on its first right singular vector v (M = U S V^T): M v, sign-corrected. v by
- * power iteration on M^T M (through M, O(C H W) per step), from a fixed start.
- */
-export function firstComponent(t: Float32Array, channels: number, hw: number): { projection: Float32Array; direction: Float32Array } {
-  const m = new Float64Array(channels * hw);
-  for (let k = 0; k < channels; k++) {
-    let mean = 0;
-    for (let j = 0; j < hw; j++) mean += Number.isNaN(t[k * hw + j]!) ? 0 : t[k * hw + j]!;
-    mean /= hw;
-    for (let j = 0; j < hw; j++) m[k * hw + j] = (Number.isNaN(t[k * hw + j]!) ? 0 : t[k * hw + j]!) - mean;
-  }
-  const mv = (v: Float64Array) => {
-    const out = new Float64Array(hw);
-    for (let k = 0; k < channels; k++) for (let j = 0; j < hw; j++) out[j]! += m[k * hw + j]! * v[k]!;
-    return out;
-  };
-  const mtu = (u: Float64Array) => {
-    const out = new Float64Array(channels);
-    for (let k = 0; k < channels; k++) {
-      let s = 0;
-      for (let j = 0; j < hw; j++) s += m[k * hw + j]! * u[j]!;
-      out[k] = s;
-    }
-    return out;
-  };
-  let v = Float64Array.from({ length: channels }, (_, k) => 1 + k / channels);
-  normalise(v);
-  for (let iter = 0; iter < 10_000; iter++) {
-    const next = mtu(mv(v));
-    if (normalise(next) === 0) break; // M is zero: no direction
-    let change = 0;
-    for (let k = 0; k < channels; k++) change = Math.max(change, Math.abs(next[k]! - v[k]!));
-    v = next;
-    if (change < 1e-12) break;
-  }
-  const projection = mv(v);
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const x of projection) {
-    lo = Math.min(lo, x);
-    hi = Math.max(hi, x);
-  }
-  const sign = Math.abs(lo) > Math.abs(hi) ? -1 : 1;
-  return { projection: Float32Array.from(projection, (x) => sign * x), direction: Float32Array.from(v, (x) => sign * x) };
-}
-
-function normalise(v: Float64Array): number {
-  let n = 0;
-  for (const x of v) n += x * x;
-  n = Math.sqrt(n);
-  if (n > 0) for (let i = 0; i < v.length; i++) v[i]! /= n;
-  return n;
-}

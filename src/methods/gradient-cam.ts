@@ -11,8 +11,10 @@ import type { CommonOptions } from './types.js';
 /** What a gradient CAM computes from one image's A and g ([C, H*W] each). */
 export interface GradientMaps {
   weights: Float32Array;
-  /** Element-wise methods give the cam directly (before the final ReLU). */
+  /** Element-wise methods give the cam directly (before the final ReLU)... */
   cam?: Float32Array;
+  /** ...and the [C, H*W] products it sums (for eigen smoothing). */
+  weighted?: Float32Array;
 }
 
 export abstract class GradientCam<O extends CommonOptions = CommonOptions> extends BaseCam<O> {
@@ -44,7 +46,7 @@ export abstract class GradientCam<O extends CommonOptions = CommonOptions> exten
               const per = L.channels * L.hw;
               const a = r[outputs.activations[li]!]!.data.slice(j * per, (j + 1) * per);
               const m = this.maps(a, r[outputs.gradients[li]!]!.data.subarray(j * per, (j + 1) * per), L.channels, L.hw);
-              return { activations: a, weights: m.weights, cam: m.cam };
+              return { activations: a, weights: m.weights, cam: m.cam, weighted: m.weighted };
             });
             results.push({ layers: maps, score: s[j]!, ms: 0 });
           }

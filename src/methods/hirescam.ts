@@ -2,10 +2,9 @@
  * HiResCAM (Draelos and Carin, 2020): element-wise cam = ReLU(sum_k g_k * A_k), which is
  * faithful to the model for architectures ending in global average pooling and a linear layer.
  */
-import { spatialMean } from './cam.js';
+import { channelSum, spatialMean } from './cam.js';
 import { GradientCam, type GradientMaps } from './gradient-cam.js';
 import { gradientCapabilities } from './method.js';
-import { elementwiseCam } from './layercam.js';
 
 export class HiResCam extends GradientCam {
   readonly name = 'hirescam';
@@ -13,6 +12,7 @@ export class HiResCam extends GradientCam {
   override readonly capabilities = HiResCam.capabilities;
 
   protected maps(a: Float32Array, g: Float32Array, channels: number, hw: number): GradientMaps {
-    return { weights: spatialMean(g, channels, hw), cam: elementwiseCam(a, g, channels, hw) };
+    const weighted = g.map((v, i) => v * a[i]!);
+    return { weights: spatialMean(g, channels, hw), cam: channelSum(weighted, channels, hw), weighted };
   }
 }

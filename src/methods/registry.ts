@@ -18,6 +18,7 @@ import { ScoreCam } from './score-cam.js';
 import { EigenCam, EigenGradCam } from './eigen-cam.js';
 import { Occlusion, type OcclusionOptions } from './occlusion.js';
 import { GuidedBackprop, GuidedGradCam } from './guided-backprop.js';
+import { Rise, type RiseOptions } from './rise.js';
 import type { ExplanationMethod, MethodCapabilities, MethodFactory } from './method.js';
 import type { Pipeline } from './pipeline.js';
 import type { CommonOptions } from './types.js';
@@ -46,6 +47,7 @@ export interface MethodOptionsMap {
   occlusion: OcclusionOptions;
   'guided-backprop': CommonOptions;
   'guided-gradcam': CommonOptions;
+  rise: RiseOptions;
 }
 
 /** A built-in method's name. */
@@ -78,6 +80,7 @@ const registry = new Map<string, Entry>([
   ['ig', { factory: (p) => new IntegratedGradients(p), capabilities: IntegratedGradients.capabilities }],
   ['layer-ig', { factory: (p) => new LayerIntegratedGradients(p), capabilities: LayerIntegratedGradients.capabilities }],
   ['conductance', { factory: (p) => new Conductance(p), capabilities: Conductance.capabilities }],
+  ['rise', { factory: (p) => new Rise(p), capabilities: Rise.capabilities }],
   ['occlusion', { factory: (p) => new Occlusion(p), capabilities: Occlusion.capabilities }],
 ]);
 

@@ -1,10 +1,11 @@
 /** Types shared by every explanation method. */
 import type { ScoreMode } from '../engine/model.js';
 import type { Target, TargetDescription } from './targets.js';
+import type { SmoothingOptions } from './smoothing.js';
 
 export type { Target, TargetDescription } from './targets.js';
 
-export interface CommonOptions {
+export interface CommonOptions extends SmoothingOptions {
   /** Layer to explain at (tensor name, node name or module path). Default: the model's last conv layer. */
   layer?: string;
   /**
@@ -32,7 +33,9 @@ export interface CommonOptions {
 }
 
 /** The options every method takes (the names of CommonOptions). */
-export const COMMON_OPTIONS: readonly (keyof CommonOptions)[] = ['layer', 'layers', 'targets', 'score', 'internalBatchSize', 'memoryBudgetMB', 'onProgress', 'signal'];
+export const COMMON_OPTIONS: readonly (keyof CommonOptions)[] = [
+  'layer', 'layers', 'targets', 'score', 'internalBatchSize', 'memoryBudgetMB', 'onProgress', 'signal', 'smooth', 'noiseSamples', 'noiseStdev', 'noiseType', 'seed',
+];
 
 /** A class prediction. */
 export interface Prediction {
@@ -97,6 +100,8 @@ export interface Explanation extends LayerExplanation {
   heatmapShape: [number, number];
   /** Every layer explained, in the order asked (one entry when one layer was asked: the fields above). */
   layers: LayerExplanation[];
+  /** The smoothing modifier applied, if any (the maps are then combined over the copies). */
+  smoothing?: { mode: 'noise' | 'aug' | 'eigen'; copies: number; noiseType?: string };
   /** Path methods: the score at the baseline. */
   baselineScore?: number;
   /** Path methods: number of intervals m (m + 1 points). */

@@ -69,3 +69,19 @@ test('occlusion over pixels the score ignores gives exactly zero; bad windows ar
   await assert.rejects(occ.explain([x], { window: 4, stride: 5 }), /stride must be an integer from 1 to the window \(4\)/);
   await assert.rejects(occ.explain([x], { occlusionValue: NaN }), /occlusionValue must be a finite number/);
 });
+
+for (const name of ['resnet', 'vgg']) {
+  test(`rise on ${name} equals the authors' RISE with the same masks (skimage resize, reflect)`, async () => {
+    const { fx, pipeline, images } = await fixturePipeline(name);
+    const ref = REFS[name].rise;
+    const res = await createMethod('rise', pipeline).explain(images, { targets: fx.meta.samples.map((s) => s.target), masks: ref.masks, cell: ref.cell, keep: ref.keep, seed: ref.seed, internalBatchSize: 16 });
+    res.forEach((e, i) => {
+      const err = relError(e.cam, ref.saliency[i]!);
+      assert.ok(err < 1e-4, `${name} sample ${i}: error ${err}`);
+      assert.equal(e.scoreMode, 'softmax');
+      assert.ok(Math.abs(e.score - fx.read(fx.meta.samples[i]!.probs)[fx.meta.samples[i]!.target]!) < 1e-5, 'score: the target probability at the image');
+    });
+    const again = await createMethod('rise', pipeline).explain([images[0]!], { targets: fx.meta.samples[0]!.target, masks: ref.masks, cell: ref.cell, keep: ref.keep, seed: ref.seed + 1 });
+    assert.ok(relError(again[0]!.cam, ref.saliency[0]!) > 1e-3, 'another seed, other masks');
+  });
+}

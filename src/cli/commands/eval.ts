@@ -59,6 +59,13 @@ export function registerEval(program: Command): Command {
     target.description = "class to explain: label (the annotation's class), top1, top2, ..., a class index, or a class name";
   }
   registerEvalMerge(cmd);
+  const seed = cmd.options.find((opt) => opt.long === '--seed');
+  if (seed) {
+    // One seed for the run: tie-breaking, ROAD noise, random weights, and random methods' masks and noise.
+    seed.default(0);
+    cmd.setOptionValueWithSource('seed', 0, 'default');
+    seed.description = 'seed of tie-breaking, ROAD noise, random weights, and of RISE masks and smoothing noise';
+  }
   return cmd
     .requiredOption('--annotations <file>', 'annotations.json: { imageSize, images: [{ file, label, boxes }] }')
     .option('--images <dir>', "folder the annotations' files are in (default: the annotations file's folder)")
@@ -76,7 +83,6 @@ export function registerEval(program: Command): Command {
     .option('--road-noise <f>', "ROAD: imputation noise std as a fraction of the value range", floatArg('--road-noise', 0, 1), 0.01)
     .option('--completeness-steps <list>', 'completeness: path steps m to try (RSI-Grad-CAM)', COMPLETENESS_STEPS.join(','))
     .option('--sanity-stages <n>', 'sanity check: randomisation stages, from the top layer alone to all layers', intArg('--sanity-stages', 1), 6)
-    .option('--seed <n>', 'seed of tie-breaking, ROAD noise and random weights', intArg('--seed', 0), 0)
     .addOption(shardOption())
     .addHelpText(
       'after',

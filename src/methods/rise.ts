@@ -1,0 +1,182 @@
+/**
+ * RISE (Petsiuk, Das and Saenko, BMVC 2018), as the authors' code (eclique/RISE,
+ * explanations.py): N random binary s x s grids (each cell kept with probability p), each
+ * upsampled bilinearly to (s + 1) x cell pixels (skimage resize, order 1, mode 'reflect') and
+ * cropped at a random shift below one cell; saliency = sum_i score(x * M_i) M_i / (N p).
+ * Grids and shifts come from the seeded PRNG, so a seed gives the same masks everywhere;
+ * masks are built per batch (N full-size masks would not fit in memory).
+ */
+import { OptionError } from '../errors.js';
+import type { BuildOptions, ScoreSpec } from '../engine/model.js';
+import { Prng } from '../prng.js';
+import type { CamLayer, ImageResult, MethodContext } from './base-cam.js';
+import { InputAttribution } from './input-attribution.js';
+import type { MethodCapabilities } from './method.js';
+import { runBatches } from './runner.js';
+import type { CommonOptions } from './types.js';
+
+export interface RiseOptions extends CommonOptions {
+  /** Number of masks N. Default 4000 (the paper's). */
+  masks?: number;
+  /** Side of a grid cell, in model-input pixels. Default: the smaller side / 7 (the paper's 7 x 7 grid). */
+  cell?: number;
+  /** Probability p that a cell is kept. Default 0.5. */
+  keep?: number;
+  /** Seed of the grids and shifts. Default 0. */
+  seed?: number;
+}
+
+export const MAX_RISE_MASKS = 100_000;
+
+export class Rise extends InputAttribution<RiseOptions> {
+  readonly name = 'rise';
+  static readonly capabilities: MethodCapabilities = {
+    label: 'RISE',
+    usesBaseline: false,
+    hasCompleteness: false,
+    options: ['masks', 'cell', 'keep', 'seed'],
+    optionInfo: {
+      masks: { description: 'number of random masks', type: 'integer', default: 4000, min: 1, max: MAX_RISE_MASKS },
+      cell: { description: 'side of a mask cell in model-input pixels (default: the smaller side / 7)', type: 'integer', min: 1 },
+      keep: { description: 'probability that a cell is kept', type: 'number', default: 0.5, min: 0, max: 1 },
+      seed: { description: 'seed of the masks', type: 'integer', default: 0, min: 0 },
+    },
+    defaultScore: 'softmax',
+  };
+  readonly capabilities = Rise.capabilities;
+
+  /** Forward only. */
+  protected override sessionFor(_layers: CamLayer[], score: ScoreSpec): BuildOptions {
+    return { score };
+  }
+
+  private settings(o: RiseOptions) {
+    const [h, w] = this.pipeline.model.imageSize;
+    const n = o.masks ?? 4000;
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_RISE_MASKS) throw new OptionError(`masks must be an integer from 1 to ${MAX_RISE_MASKS}, got ${n}`);
+    const cell = o.cell ?? Math.max(1, Math.ceil(Math.min(h, w) / 7));
+    if (!Number.isSafeInteger(cell) || cell < 1 || cell > Math.max(h, w)) throw new OptionError(`cell must be an integer from 1 to ${Math.max(h, w)} pixels, got ${cell}`);
+    const keep = o.keep ?? 0.5;
+    if (!(keep > 0 && keep <= 1)) throw new OptionError(`keep must be a probability in (0, 1], got ${keep}`);
+    const seed = o.seed ?? 0;
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new OptionError(`seed must be a non-negative integer, got ${seed}`);
+    return { n, cell, keep, seed };
+  }
+
+  protected override validate(o: RiseOptions): void {
+    this.settings(o);
+  }
+
+  protected override plannedEvaluations(images: readonly Float32Array[], _layers: CamLayer[], o: RiseOptions): number {
+    return images.length * this.settings(o).n;
+  }
+
+  protected async run(ctx: MethodContext<RiseOptions>): Promise<ImageResult[]> {
+    const p = this.pipeline;
+    const model = p.model;
+    const { images, targets, options } = ctx;
+    const layer = ctx.layers[0]!;
+    const { n, cell, keep, seed } = this.settings(options);
+    const masks = riseMasks(n, model.imageSize, cell, keep, seed);
+    const [h, w] = model.imageSize;
+    const c = model.channels;
+    const per = p.imageSize();
+    const nchw = model.inputLayout === 'NCHW';
+    const { session, outputs } = await p.session(this.sessionFor(ctx.layers, ctx.score));
+    const width = model.scoreWidth(ctx.score);
+    const results: ImageResult[] = [];
+    for (const [img, x] of images.entries()) {
+      const t0 = performance.now();
+      const row = targets[img]!.row;
+      const sal = new Float64Array(h * w);
+      const batchMasks = new Map<number, Float32Array[]>();
+      await runBatches(
+        session,
+        {
+          count: n,
+          batchSize: p.batchSize(options, n),
+          fetch: [outputs.score!],
+          feeds: (start, count) => {
+            const ms = Array.from({ length: count }, (_, j) => masks.mask(start + j));
+            batchMasks.set(start, ms);
+            const data = new Float32Array(count * per);
+            for (let j = 0; j < count; j++) {
+              const m = ms[j]!;
+              for (let q = 0; q < h * w; q++) for (let k = 0; k < c; k++) {
+                const e = nchw ? k * h * w + q : q * c + k;
+                data[j * per + e] = x[e]! * m[q]!;
+              }
+            }
+            return p.feeds(p.batchTensor(data, count), new Array<Float32Array>(count).fill(row), width);
+          },
+          take: (r, start, count) => {
+            const s = r[outputs.score!]!.data;
+            const ms = batchMasks.get(start)!;
+            batchMasks.delete(start);
+            for (let j = 0; j < count; j++) {
+              const m = ms[j]!;
+              for (let q = 0; q < h * w; q++) sal[q]! += s[j]! * m[q]!;
+            }
+          },
+        },
+        ctx.evaluations,
+      );
+      const cam = Float32Array.from(sal, (v) => v / n / keep);
+      results.push({ layers: [{ activations: this.toChw(x), weights: new Float32Array(0), cam, extra: { attributions: cam, attributionShape: [1, layer.height, layer.width] } }], score: this.predictedScore(ctx, img), ms: performance.now() - t0 });
+    }
+    return results;
+  }
+}
+
+/**
+ * RISE's masks for an input of `size` [H, W]: grid s = ceil(max(H, W) / cell) cells a side, cell
+ * size ceil(size / s) per axis, grids drawn first (row-major, p < keep), then each mask's shift
+ * (row, then column) in [0, cell size). `mask(i)` builds mask i ([H * W]).
+ */
+export function riseMasks(n: number, size: [number, number], cell: number, keep: number, seed: number) {
+  const [h, w] = size;
+  const s = Math.ceil(Math.max(h, w) / cell);
+  const cellH = Math.ceil(h / s);
+  const cellW = Math.ceil(w / s);
+  const prng = new Prng(seed);
+  const grids = new Uint8Array(n * s * s);
+  for (let i = 0; i < grids.length; i++) grids[i] = prng.float() < keep ? 1 : 0;
+  const shifts = Array.from({ length: n }, () => [prng.int(0, cellH - 1), prng.int(0, cellW - 1)] as const);
+  const upH = (s + 1) * cellH;
+  const upW = (s + 1) * cellW;
+  const rowTaps = reflectTaps(s, upH);
+  const colTaps = reflectTaps(s, upW);
+  return {
+    grid: s,
+    mask(i: number): Float32Array {
+      const [dy, dx] = shifts[i]!;
+      const g = grids.subarray(i * s * s, (i + 1) * s * s);
+      const out = new Float32Array(h * w);
+      for (let y = 0; y < h; y++) {
+        const ty = rowTaps[y + dy]!;
+        for (let x = 0; x < w; x++) {
+          const tx = colTaps[x + dx]!;
+          const top = g[ty.i0 * s + tx.i0]! * (1 - tx.w) + g[ty.i0 * s + tx.i1]! * tx.w;
+          const bottom = g[ty.i1 * s + tx.i0]! * (1 - tx.w) + g[ty.i1 * s + tx.i1]! * tx.w;
+          out[y * w + x] = top * (1 - ty.w) + bottom * ty.w;
+        }
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * Bilinear taps from `n` cells to `out` pixels as skimage's resize (order 1): source coordinate
+ * (o + 0.5) n / out - 0.5, mirrored at the edges (mode 'reflect': -d reads d).
+ */
+function reflectTaps(n: number, out: number): { i0: number; i1: number; w: number }[] {
+  return Array.from({ length: out }, (_, o) => {
+    let c = ((o + 0.5) * n) / out - 0.5;
+    if (n === 1) return { i0: 0, i1: 0, w: 0 };
+    if (c < 0) c = -c;
+    if (c > n - 1) c = 2 * (n - 1) - c;
+    const i0 = Math.min(n - 2, Math.floor(c));
+    return { i0, i1: i0 + 1, w: c - i0 };
+  });
+}
