@@ -30,6 +30,7 @@ export { HiResCam } from './methods/hirescam.js';
 export { AblationCam } from './methods/ablation-cam.js';
 export { InputAttribution, InputGradientMethod } from './methods/input-attribution.js';
 export { ScoreCam } from './methods/score-cam.js';
+export { ChannelCam } from './methods/channel-cam.js';
 export { Occlusion, type OcclusionOptions } from './methods/occlusion.js';
 export { GuidedBackprop, GuidedGradCam } from './methods/guided-backprop.js';
 export { Rise, riseMasks, type RiseOptions } from './methods/rise.js';

@@ -4,32 +4,20 @@
  * layer with its activations fed from outside, so only the part above the layer runs for
  * each ablated channel.
  */
-import { BaseCam, type CamLayer, type ImageResult, type LayerMaps, type MethodContext } from './base-cam.js';
+import type { ImageResult, LayerMaps, MethodContext } from './base-cam.js';
+import { ChannelCam } from './channel-cam.js';
 import { gradientCapabilities, type MethodCapabilities } from './method.js';
 import { runBatches } from './runner.js';
 import type { CommonOptions } from './types.js';
-import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 
-export class AblationCam extends BaseCam<CommonOptions> {
+export class AblationCam extends ChannelCam {
   readonly name = 'ablationcam';
   static readonly capabilities: MethodCapabilities = gradientCapabilities('Ablation-CAM');
   readonly capabilities = AblationCam.capabilities;
 
-  /** The score without gradients: a forward that exposes the layers. */
-  protected override sessionFor(layers: CamLayer[], score: ScoreSpec): BuildOptions {
-    return { expose: layers.map((l) => l.info.tensor), score };
-  }
-
-  /** One forward per image, then one run above the layer per ablated channel. */
-  protected override plannedEvaluations(images: readonly Float32Array[], layers: CamLayer[]): number {
-    return images.length * (1 + layers.reduce((n, l) => n + l.channels, 0));
-  }
-
   protected async run(ctx: MethodContext<CommonOptions>): Promise<ImageResult[]> {
     const p = this.pipeline;
     const { images, targets, layers, options, evaluations } = ctx;
-    const model = p.model;
-    const width = model.scoreWidth(ctx.score);
     const expose = await p.session(this.sessionFor(layers, ctx.score));
     const results: ImageResult[] = [];
     for (let img = 0; img < images.length; img++) {
@@ -37,20 +25,10 @@ export class AblationCam extends BaseCam<CommonOptions> {
       const row = targets[img]!.row;
       let acts: Float32Array[] = [];
       let y = 0;
-      await runBatches(
-        expose.session,
-        {
-          count: 1,
-          batchSize: 1,
-          fetch: [...expose.outputs.activations, expose.outputs.score!],
-          feeds: () => p.feeds(p.stack(images, [img]), [row], width),
-          take: (r) => {
-            acts = expose.outputs.activations.map((name) => r[name]!.data);
-            y = r[expose.outputs.score!]!.data[0]!;
-          },
-        },
-        evaluations,
-      );
+      await this.runImages(ctx, expose, [...expose.outputs.activations, expose.outputs.score!], (r) => {
+        acts = expose.outputs.activations.map((name) => r[name]!.data);
+        y = r[expose.outputs.score!]!.data[0]!;
+      }, [img]);
       const maps: LayerMaps[] = [];
       for (const [li, layer] of layers.entries()) {
         const fed = await p.session({ feed: layer.info.tensor, score: ctx.score });

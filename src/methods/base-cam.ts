@@ -6,13 +6,14 @@
 import { OptionError } from '../errors.js';
 import type { LayerInfo } from '../engine/layers.js';
 import { unknownTokenLayout } from '../engine/tokens.js';
-import type { BuildOptions, ScoreMode, ScoreSpec } from '../engine/model.js';
+import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import { aggregateLayerCams, camToHeatmap, firstComponent, weightedCam } from './cam.js';
 import { normalizeMinMax } from '../image/float-map.js';
 import { AUGMENTATIONS, checkSmoothing, combineNoise, fixedTarget, flipWidth, noisyCopy } from './smoothing.js';
 import { checkOptionNames, type ExplanationMethod, type MethodCapabilities } from './method.js';
-import type { ImagePrediction, Pipeline } from './pipeline.js';
-import { Evaluations } from './runner.js';
+import type { BuiltSession, ImagePrediction, Pipeline } from './pipeline.js';
+import { Evaluations, range, runBatches } from './runner.js';
+import type { FloatTensor } from '../engine/runtime/runtime.js';
 import { resolveTargets, scoreSpecFor, type ResolvedTarget } from './targets.js';
 import type { CommonOptions, Explanation, LayerExplanation } from './types.js';
 
@@ -117,28 +118,36 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
       const first: LayerExplanation = several
         ? { layer: perLayer.map((l) => l.layer).join(','), cam: several.mean, camShape: [ih, iw], weights: new Float32Array(0) }
         : perLayer[0]!;
-      const pred = predictions[i]!;
-      const { index: t, description } = targets[i]!;
-      // A unit of another output than the logits is no class: no class probability to report.
-      const isClass = typeof score === 'string' || score.output === model.logits;
-      return {
-        method: this.name,
-        ...first,
-        target: t,
-        objective: description,
-        scoreMode: typeof score === 'string' ? score : 'output',
-        score: r.score,
-        probability: isClass ? pred.probabilities[t]! : NaN,
-        logit: isClass ? pred.logits[t]! : NaN,
-        probabilities: pred.probabilities,
-        topk: pred.topk,
-        heatmap: several ? several.heatmap : camToHeatmap(first.cam, first.camShape, [ih, iw]),
-        heatmapShape: [ih, iw],
-        layers: perLayer,
-        timings: { explain: r.ms },
-        ...r.extra,
-      };
+      return this.explanationOf(first, perLayer, several ? several.heatmap : camToHeatmap(first.cam, first.camShape, [ih, iw]), predictions[i]!, targets[i]!, score, r.score, r.ms, r.extra);
     });
+  }
+
+  /** One image's Explanation from its top-level layer fields, every layer, the heatmap, the prediction and target. */
+  private explanationOf(
+    first: LayerExplanation, layers: LayerExplanation[], heatmap: Float32Array, pred: ImagePrediction, target: ResolvedTarget,
+    score: ScoreSpec, value: number, ms: number, extra?: Partial<Explanation>,
+  ): Explanation {
+    const model = this.pipeline.model;
+    const t = target.index;
+    // A unit of another output than the logits is no class: no class probability to report.
+    const isClass = typeof score === 'string' || score.output === model.logits;
+    return {
+      method: this.name,
+      ...first,
+      target: t,
+      objective: target.description,
+      scoreMode: typeof score === 'string' ? score : 'output',
+      score: value,
+      probability: isClass ? pred.probabilities[t]! : NaN,
+      logit: isClass ? pred.logits[t]! : NaN,
+      probabilities: pred.probabilities,
+      topk: pred.topk,
+      heatmap,
+      heatmapShape: [...model.imageSize],
+      layers,
+      timings: { explain: ms },
+      ...extra,
+    };
   }
 
   /** Eigen smoothing: ReLU of the first principal component of the weighted activations. */
@@ -201,28 +210,10 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
         several || augMean
           ? { layer: layers.map((l) => l.layer).join(','), cam: augMean ?? several!.mean, camShape: [ih, iw], weights: layers.length > 1 ? new Float32Array(0) : layers[0]!.weights }
           : layers[0]!;
-      const pred = predictions[i]!;
-      const { index: t, description } = resolved[i]!;
-      const isClass = typeof score === 'string' || score.output === model.logits;
-      const row = resolved[i]!.row;
-      const y = typeof score === 'string' ? (score === 'softmax' ? pred.probabilities : pred.logits) : score.output === model.logits && score.activation === 'none' ? pred.logits : undefined;
-      return {
-        method: this.name,
-        ...first,
-        target: t,
-        objective: description,
-        scoreMode: typeof score === 'string' ? score : 'output',
-        score: y ? row.reduce((s, r, k) => s + r * y[k]!, 0) : NaN,
-        probability: isClass ? pred.probabilities[t]! : NaN,
-        logit: isClass ? pred.logits[t]! : NaN,
-        probabilities: pred.probabilities,
-        topk: pred.topk,
-        heatmap: augMean ? normalizeMinMax({ width: iw, height: ih, data: augMean }).data : several ? several.heatmap : camToHeatmap(first.cam, first.camShape, [ih, iw]),
-        heatmapShape: [ih, iw],
-        layers,
-        smoothing: { mode: smooth!, copies: copies.length, ...(smooth === 'noise' ? { noiseType: noiseType ?? 'smoothgrad' } : {}) },
-        timings: { explain: each.reduce((s, e) => s + e.timings.explain, 0) },
-      };
+      const heatmap = augMean ? normalizeMinMax({ width: iw, height: ih, data: augMean }).data : several ? several.heatmap : camToHeatmap(first.cam, first.camShape, [ih, iw]);
+      const value = scoreFromPrediction(model, score, resolved[i]!.row, predictions[i]!);
+      const smoothing = { mode: smooth!, copies: copies.length, ...(smooth === 'noise' ? { noiseType: noiseType ?? 'smoothgrad' } : {}) };
+      return this.explanationOf(first, layers, heatmap, predictions[i]!, resolved[i]!, score, value, each.reduce((s, e) => s + e.timings.explain, 0), { smoothing });
     });
   }
 
@@ -265,15 +256,40 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
     return { expose: tensors, score, wrt: tensors };
   }
 
+  /**
+   * Runs the images `which` (default all) through `built` in batches, each with its target
+   * row; `take(out, j, i)` gets item j of a batch's outputs, image i. Returns the ms spent.
+   */
+  protected runImages(
+    ctx: MethodContext<O>,
+    built: BuiltSession,
+    fetch: string[],
+    take: (out: Record<string, FloatTensor>, j: number, image: number) => void,
+    which: readonly number[] = range(0, ctx.images.length),
+  ): Promise<number> {
+    const p = this.pipeline;
+    const width = p.model.scoreWidth(ctx.score);
+    return runBatches(
+      built.session,
+      {
+        count: which.length,
+        batchSize: p.batchSize(ctx.options, which.length),
+        fetch,
+        feeds: (start, n) => {
+          const idx = which.slice(start, start + n);
+          return p.feeds(p.stack(ctx.images, idx), idx.map((i) => ctx.targets[i]!.row), width);
+        },
+        take: (out, start, n) => {
+          for (let j = 0; j < n; j++) take(out, j, which[start + j]!);
+        },
+      },
+      ctx.evaluations,
+    );
+  }
+
   /** The score at image `i` from its prediction (for methods that never evaluate the image itself); NaN for a unit of another output. */
   protected predictedScore(ctx: MethodContext<O>, i: number): number {
-    const spec = ctx.score;
-    const y = spec === 'softmax' ? ctx.predictions[i]!.probabilities : spec === 'logit' || spec.output === this.pipeline.model.logits ? ctx.predictions[i]!.logits : undefined;
-    if (!y || (typeof spec === 'object' && spec.activation !== 'none')) return NaN;
-    const row = ctx.targets[i]!.row;
-    let s = 0;
-    for (let k = 0; k < row.length; k++) s += row[k]! * y[k]!;
-    return s;
+    return scoreFromPrediction(this.pipeline.model, ctx.score, ctx.targets[i]!.row, ctx.predictions[i]!);
   }
 
   /** Model evaluations `run` will make (for progress); predictions are counted apart. Default: one per image. */
@@ -286,4 +302,13 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
 
   /** Compute activations and channel weights (or cams) for every image at every layer. */
   protected abstract run(ctx: MethodContext<O>): Promise<ImageResult[]>;
+}
+
+/** sum_k row_k y_k over the predicted output the score reads; NaN when the prediction does not hold it (a unit of another output). */
+function scoreFromPrediction(model: Pipeline['model'], spec: ScoreSpec, row: Float32Array, pred: ImagePrediction): number {
+  const y = spec === 'softmax' ? pred.probabilities : spec === 'logit' || (spec.output === model.logits && spec.activation === 'none') ? pred.logits : undefined;
+  if (!y) return NaN;
+  let s = 0;
+  for (let k = 0; k < row.length; k++) s += row[k]! * y[k]!;
+  return s;
 }

@@ -10,7 +10,6 @@ import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import { BaseCam, type CamLayer, type ImageResult, type MethodContext } from './base-cam.js';
 import { firstComponent } from './cam.js';
 import { gradientCapabilities, type MethodCapabilities } from './method.js';
-import { range, runBatches } from './runner.js';
 import type { CommonOptions } from './types.js';
 
 abstract class EigenBase extends BaseCam<CommonOptions> {
@@ -24,37 +23,21 @@ abstract class EigenBase extends BaseCam<CommonOptions> {
   }
 
   protected async run(ctx: MethodContext<CommonOptions>): Promise<ImageResult[]> {
-    const p = this.pipeline;
-    const { images, targets, layers, options } = ctx;
-    const { session, outputs } = await p.session(this.sessionFor(layers, ctx.score));
-    const width = p.model.scoreWidth(ctx.score);
+    const { layers } = ctx;
+    const built = await this.pipeline.session(this.sessionFor(layers, ctx.score));
+    const { outputs } = built;
     const results: ImageResult[] = [];
-    const ms = await runBatches(
-      session,
-      {
-        count: images.length,
-        batchSize: p.batchSize(options, images.length),
-        fetch: [...outputs.activations, ...outputs.gradients, outputs.score!],
-        feeds: (start, n) => {
-          const idx = range(start, start + n);
-          return p.feeds(p.stack(images, idx), idx.map((i) => targets[i]!.row), width);
-        },
-        take: (r, _start, n) => {
-          for (let j = 0; j < n; j++) {
-            const maps = layers.map((L, li) => {
-              const size = L.channels * L.hw;
-              const a = r[outputs.activations[li]!]!.data.slice(j * size, (j + 1) * size);
-              const g = this.usesGradients ? r[outputs.gradients[li]!]!.data.subarray(j * size, (j + 1) * size) : undefined;
-              const { projection, direction } = firstComponent(this.matrix(a, g), L.channels, L.hw);
-              return { activations: a, weights: direction, cam: projection };
-            });
-            results.push({ layers: maps, score: r[outputs.score!]!.data[j]!, ms: 0 });
-          }
-        },
-      },
-      ctx.evaluations,
-    );
-    for (const r of results) r.ms = ms / images.length;
+    const ms = await this.runImages(ctx, built, [...outputs.activations, ...outputs.gradients, outputs.score!], (r, j) => {
+      const maps = layers.map((L, li) => {
+        const size = L.channels * L.hw;
+        const a = r[outputs.activations[li]!]!.data.slice(j * size, (j + 1) * size);
+        const g = this.usesGradients ? r[outputs.gradients[li]!]!.data.subarray(j * size, (j + 1) * size) : undefined;
+        const { projection, direction } = firstComponent(this.matrix(a, g), L.channels, L.hw);
+        return { activations: a, weights: direction, cam: projection };
+      });
+      results.push({ layers: maps, score: r[outputs.score!]!.data[j]!, ms: 0 });
+    });
+    for (const r of results) r.ms = ms / ctx.images.length;
     return results;
   }
 }

@@ -12,7 +12,6 @@ import type { CamLayer, ImageResult, MethodContext } from './base-cam.js';
 import { spatialMean, weightedCam } from './cam.js';
 import { InputAttribution, InputGradientMethod } from './input-attribution.js';
 import { gradientCapabilities, type MethodCapabilities } from './method.js';
-import { range, runBatches } from './runner.js';
 import type { CommonOptions } from './types.js';
 
 export class GuidedBackprop extends InputGradientMethod {
@@ -51,52 +50,28 @@ export class GuidedGradCam extends InputAttribution<CommonOptions> {
 
   protected async run(ctx: MethodContext<CommonOptions>): Promise<ImageResult[]> {
     const p = this.pipeline;
-    const model = p.model;
-    const { images, targets, options } = ctx;
+    const { images, options } = ctx;
     const input = ctx.layers[0]!;
     const L = this.camLayer(options.layer);
-    const width = model.scoreWidth(ctx.score);
     const per = p.imageSize();
     const size = L.channels * L.hw;
     const plain = await p.session({ expose: [L.info.tensor], score: ctx.score, wrt: [L.info.tensor] });
     const guided = await p.session(this.sessionFor(ctx.layers, ctx.score));
-    const batchSize = p.batchSize(options, images.length);
-    const feeds = (start: number, n: number) => {
-      const idx = range(start, start + n);
-      return p.feeds(p.stack(images, idx), idx.map((i) => targets[i]!.row), width);
-    };
     const cams: Float32Array[] = [];
     const scores: number[] = [];
-    let ms = await runBatches(plain.session, {
-      count: images.length,
-      batchSize,
-      fetch: [plain.outputs.activations[0]!, plain.outputs.gradients[0]!, plain.outputs.score!],
-      feeds,
-      take: (r, _start, n) => {
-        for (let j = 0; j < n; j++) {
-          const a = r[plain.outputs.activations[0]!]!.data.subarray(j * size, (j + 1) * size);
-          const g = r[plain.outputs.gradients[0]!]!.data.subarray(j * size, (j + 1) * size);
-          cams.push(weightedCam(a, spatialMean(g, L.channels, L.hw), L.channels, L.hw));
-          scores.push(r[plain.outputs.score!]!.data[j]!);
-        }
-      },
-    }, ctx.evaluations);
+    let ms = await this.runImages(ctx, plain, [plain.outputs.activations[0]!, plain.outputs.gradients[0]!, plain.outputs.score!], (r, j) => {
+      const a = r[plain.outputs.activations[0]!]!.data.subarray(j * size, (j + 1) * size);
+      const g = r[plain.outputs.gradients[0]!]!.data.subarray(j * size, (j + 1) * size);
+      cams.push(weightedCam(a, spatialMean(g, L.channels, L.hw), L.channels, L.hw));
+      scores.push(r[plain.outputs.score!]!.data[j]!);
+    });
     const results: ImageResult[] = [];
-    ms += await runBatches(guided.session, {
-      count: images.length,
-      batchSize,
-      fetch: [guided.outputs.gradients[0]!],
-      feeds,
-      take: (r, start, n) => {
-        for (let j = 0; j < n; j++) {
-          const i = start + j;
-          const gb = this.toChw(r[guided.outputs.gradients[0]!]!.data, j * per);
-          const up = nearest(cams[i]!, L.height, L.width, input.height, input.width);
-          const attributions = gb.map((v, e) => v * up[e % input.hw]!);
-          results.push({ layers: [this.attributionMaps(this.toChw(images[i]!), attributions, input)], score: scores[i]!, ms: 0 });
-        }
-      },
-    }, ctx.evaluations);
+    ms += await this.runImages(ctx, guided, [guided.outputs.gradients[0]!], (r, j, i) => {
+      const gb = this.toChw(r[guided.outputs.gradients[0]!]!.data, j * per);
+      const up = nearest(cams[i]!, L.height, L.width, input.height, input.width);
+      const attributions = gb.map((v, e) => v * up[e % input.hw]!);
+      results.push({ layers: [this.attributionMaps(this.toChw(images[i]!), attributions, input)], score: scores[i]!, ms: 0 });
+    });
     for (const r of results) r.ms = ms / images.length;
     return results;
   }

@@ -6,7 +6,6 @@
 import { OptionError } from '../errors.js';
 import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import { BaseCam, type CamLayer, type ImageResult, type LayerMaps, type MethodContext } from './base-cam.js';
-import { range, runBatches } from './runner.js';
 import { attributionMaps } from './cam.js';
 import type { CommonOptions } from './types.js';
 
@@ -47,35 +46,17 @@ export abstract class InputGradientMethod<O extends CommonOptions = CommonOption
   protected abstract fromGradient(x: Float32Array, g: Float32Array): Float32Array;
 
   protected async run(ctx: MethodContext<O>): Promise<ImageResult[]> {
-    const p = this.pipeline;
-    const { images, targets, options } = ctx;
     const layer = ctx.layers[0]!;
-    const { session, outputs } = await p.session(this.sessionFor(ctx.layers, ctx.score));
-    const width = p.model.scoreWidth(ctx.score);
-    const per = p.imageSize();
+    const built = await this.pipeline.session(this.sessionFor(ctx.layers, ctx.score));
+    const { outputs } = built;
+    const per = this.pipeline.imageSize();
     const results: ImageResult[] = [];
-    const ms = await runBatches(
-      session,
-      {
-        count: images.length,
-        batchSize: p.batchSize(options, images.length),
-        fetch: [outputs.gradients[0]!, outputs.score!],
-        feeds: (start, n) => {
-          const idx = range(start, start + n);
-          return p.feeds(p.stack(images, idx), idx.map((i) => targets[i]!.row), width);
-        },
-        take: (r, start, n) => {
-          const g = r[outputs.gradients[0]!]!.data;
-          const s = r[outputs.score!]!.data;
-          for (let j = 0; j < n; j++) {
-            const x = this.toChw(images[start + j]!);
-            results.push({ layers: [this.attributionMaps(x, this.fromGradient(x, this.toChw(g, j * per)), layer)], score: s[j]!, ms: 0 });
-          }
-        },
-      },
-      ctx.evaluations,
-    );
-    for (const r of results) r.ms = ms / images.length;
+    const ms = await this.runImages(ctx, built, [outputs.gradients[0]!, outputs.score!], (r, j, i) => {
+      const x = this.toChw(ctx.images[i]!);
+      const g = this.toChw(r[outputs.gradients[0]!]!.data, j * per);
+      results.push({ layers: [this.attributionMaps(x, this.fromGradient(x, g), layer)], score: r[outputs.score!]!.data[j]!, ms: 0 });
+    });
+    for (const r of results) r.ms = ms / ctx.images.length;
     return results;
   }
 }

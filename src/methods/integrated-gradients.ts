@@ -4,47 +4,26 @@
  * Captum's points a_i and step sizes s_i (captumQuadrature) for n = steps + 1 points, and its
  * convergence delta sum(attributions) - (F(x) - F(x')) as the completeness error.
  */
-import { OptionError } from '../errors.js';
 import type { CamLayer, ImageResult, MethodContext } from './base-cam.js';
 import { InputAttribution } from './input-attribution.js';
 import type { MethodCapabilities } from './method.js';
-import { baselineFor, completeness, runPath, straightPath, DEFAULT_STEPS, PATH_OPTION_INFO } from './path.js';
-import { CAPTUM_RULES, captumQuadrature, checkSteps, type CaptumRule } from './quadrature.js';
+import { baselineFor, captumPathCapabilities, captumPoints, checkCaptumPath, completeness, runPath, straightPath, type CaptumPathOptions } from './path.js';
 import type { CommonOptions } from './types.js';
 
-export interface IntegratedGradientsOptions extends CommonOptions {
-  /** m: the integral is taken at m + 1 points. Default 50. */
-  steps?: number;
-  /** x', preprocessed: one for all images or one per image. Default: the black image. */
-  baseline?: Float32Array | Float32Array[];
-  /** Captum's approximation method. Default 'gauss-legendre' (Captum's default). */
-  rule?: CaptumRule;
-}
+export interface IntegratedGradientsOptions extends CommonOptions, CaptumPathOptions {}
 
 export class IntegratedGradients extends InputAttribution<IntegratedGradientsOptions> {
   readonly name = 'ig';
-  static readonly capabilities: MethodCapabilities = {
-    label: 'Integrated Gradients',
-    usesBaseline: true,
-    hasCompleteness: true,
-    options: ['steps', 'baseline', 'rule'],
-    optionInfo: {
-      steps: PATH_OPTION_INFO.steps!,
-      baseline: PATH_OPTION_INFO.baseline!,
-      rule: { description: "Captum's approximation method", type: 'choice', default: 'gauss-legendre', choices: CAPTUM_RULES },
-    },
-    defaultScore: 'logit',
-  };
+  static readonly capabilities: MethodCapabilities = captumPathCapabilities('Integrated Gradients');
   readonly capabilities = IntegratedGradients.capabilities;
 
   protected override validate(o: IntegratedGradientsOptions): void {
-    if (o.steps !== undefined) checkSteps(o.steps);
-    if (o.rule !== undefined && !CAPTUM_RULES.includes(o.rule)) throw new OptionError(`rule must be one of ${CAPTUM_RULES.join(', ')}, got '${String(o.rule)}'`);
+    checkCaptumPath(o);
   }
 
   /** The quadrature's points, then x' and x themselves when the rule does not evaluate them (for the delta). */
   private points(o: IntegratedGradientsOptions): { alphas: number[]; stepSizes: number[]; all: number[] } {
-    const { alphas, stepSizes } = captumQuadrature(o.rule ?? 'gauss-legendre', (o.steps ?? DEFAULT_STEPS) + 1);
+    const { alphas, stepSizes } = captumPoints(o);
     return { alphas, stepSizes, all: [...alphas, ...[0, 1].filter((a) => !alphas.includes(a))] };
   }
 

@@ -5,44 +5,23 @@
  * n = steps + 1 points: attributions = (A(x) - A(x')) * sum_i s_i d score / d A at A_i, at the
  * layer's shape [C, H, W]; delta = sum(attributions) - (F(x) - F(x')); cam = channel sum.
  */
-import { OptionError } from '../errors.js';
 import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import { BaseCam, type CamLayer, type ImageResult, type LayerMaps, type MethodContext } from './base-cam.js';
 import { attributionMaps } from './cam.js';
 import type { MethodCapabilities } from './method.js';
-import { baselineFor, completeness, total, DEFAULT_STEPS, PATH_OPTION_INFO } from './path.js';
-import { CAPTUM_RULES, captumQuadrature, checkSteps, type CaptumRule } from './quadrature.js';
+import { baselineFor, captumPathCapabilities, captumPoints, checkCaptumPath, completeness, total, DEFAULT_STEPS, type CaptumPathOptions } from './path.js';
 import { runBatches } from './runner.js';
 import type { CommonOptions } from './types.js';
 
-export interface LayerIntegratedGradientsOptions extends CommonOptions {
-  /** m: the integral is taken at m + 1 points. Default 50. */
-  steps?: number;
-  /** x' (preprocessed), whose activations are the layer's baseline. Default: the black image. */
-  baseline?: Float32Array | Float32Array[];
-  /** Captum's approximation method. Default 'gauss-legendre' (Captum's default). */
-  rule?: CaptumRule;
-}
+export interface LayerIntegratedGradientsOptions extends CommonOptions, CaptumPathOptions {}
 
 export class LayerIntegratedGradients extends BaseCam<LayerIntegratedGradientsOptions> {
   readonly name = 'layer-ig';
-  static readonly capabilities: MethodCapabilities = {
-    label: 'Layer Integrated Gradients',
-    usesBaseline: true,
-    hasCompleteness: true,
-    options: ['steps', 'baseline', 'rule'],
-    optionInfo: {
-      steps: PATH_OPTION_INFO.steps!,
-      baseline: PATH_OPTION_INFO.baseline!,
-      rule: { description: "Captum's approximation method", type: 'choice', default: 'gauss-legendre', choices: CAPTUM_RULES },
-    },
-    defaultScore: 'logit',
-  };
+  static readonly capabilities: MethodCapabilities = captumPathCapabilities('Layer Integrated Gradients');
   readonly capabilities = LayerIntegratedGradients.capabilities;
 
   protected override validate(o: LayerIntegratedGradientsOptions): void {
-    if (o.steps !== undefined) checkSteps(o.steps);
-    if (o.rule !== undefined && !CAPTUM_RULES.includes(o.rule)) throw new OptionError(`rule must be one of ${CAPTUM_RULES.join(', ')}, got '${String(o.rule)}'`);
+    checkCaptumPath(o);
   }
 
   /** A forward exposing the layers with the score: A(x), A(x'), F(x), F(x'). */
@@ -58,7 +37,7 @@ export class LayerIntegratedGradients extends BaseCam<LayerIntegratedGradientsOp
     const p = this.pipeline;
     const model = p.model;
     const { images, targets, layers, options } = ctx;
-    const { alphas, stepSizes } = captumQuadrature(options.rule ?? 'gauss-legendre', (options.steps ?? DEFAULT_STEPS) + 1);
+    const { alphas, stepSizes } = captumPoints(options);
     const n = alphas.length;
     const width = model.scoreWidth(ctx.score);
     const baselines = images.map((_, i) => baselineFor(p, options.baseline, i, images.length));

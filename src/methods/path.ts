@@ -7,8 +7,11 @@
 import { OptionError } from '../errors.js';
 import type { BuiltSession, Pipeline } from './pipeline.js';
 import { assertFinite } from './pipeline.js';
-import { ruleWeights, uniformAlphas, pathPoint, MAX_STEPS, STIELTJES_RULES, StieltjesAccumulator, checkSteps, type StieltjesRule } from './quadrature.js';
-import type { OptionInfo } from './method.js';
+import {
+  ruleWeights, uniformAlphas, pathPoint, captumQuadrature, MAX_STEPS, CAPTUM_RULES, STIELTJES_RULES, StieltjesAccumulator, checkSteps,
+  type CaptumRule, type StieltjesRule,
+} from './quadrature.js';
+import type { MethodCapabilities, OptionInfo } from './method.js';
 import { runBatches, type Evaluations } from './runner.js';
 import type { EngineSession, FloatTensor } from '../engine/runtime/runtime.js';
 
@@ -34,6 +37,43 @@ export const PATH_OPTION_INFO: Readonly<Record<string, OptionInfo>> = {
   rule: { description: 'Riemann-Stieltjes rule', type: 'choice', default: 'trapezoid', choices: STIELTJES_RULES },
   baseline: { description: "x': the black image (after the model's preprocessing), the image blurred, or an image", type: 'baseline', default: 'black', choices: ['black', 'blur'] },
 };
+
+/** The options of the Captum-style path methods (ig, layer-ig): steps, baseline, and Captum's rule. */
+export interface CaptumPathOptions {
+  /** m: the integral is taken at m + 1 points. Default 50. */
+  steps?: number;
+  /** x', preprocessed: one for all images or one per image. Default: the black image. */
+  baseline?: Float32Array | Float32Array[];
+  /** Captum's approximation method. Default 'gauss-legendre' (Captum's default). */
+  rule?: CaptumRule;
+}
+
+/** The capabilities of a Captum-style path method. */
+export function captumPathCapabilities(label: string): MethodCapabilities {
+  return {
+    label,
+    usesBaseline: true,
+    hasCompleteness: true,
+    options: ['steps', 'baseline', 'rule'],
+    optionInfo: {
+      steps: PATH_OPTION_INFO.steps!,
+      baseline: PATH_OPTION_INFO.baseline!,
+      rule: { description: "Captum's approximation method", type: 'choice', default: 'gauss-legendre', choices: CAPTUM_RULES },
+    },
+    defaultScore: 'logit',
+  };
+}
+
+/** Checks a Captum-style path method's steps and rule. */
+export function checkCaptumPath(o: CaptumPathOptions): void {
+  if (o.steps !== undefined) checkSteps(o.steps);
+  if (o.rule !== undefined && !CAPTUM_RULES.includes(o.rule)) throw new OptionError(`rule must be one of ${CAPTUM_RULES.join(', ')}, got '${String(o.rule)}'`);
+}
+
+/** Captum's points and step sizes for a Captum-style path method's options (n = steps + 1). */
+export function captumPoints(o: CaptumPathOptions): { alphas: number[]; stepSizes: number[] } {
+  return captumQuadrature(o.rule ?? 'gauss-legendre', (o.steps ?? DEFAULT_STEPS) + 1);
+}
 
 /** Checks steps and rule before any work. */
 export function checkPathOptions(o: PathOptions): void {

@@ -12,7 +12,7 @@ import { BATCH, FLOAT_TYPES } from '../engine/graph/types.js';
 import { consumers } from '../engine/graph/graph-utils.js';
 import { topK } from './cam.js';
 import { Evaluations, range, runBatches } from './runner.js';
-import { resolveTargets, type Target } from './targets.js';
+import { resolveTargets } from './targets.js';
 import type { CommonOptions, Prediction } from './types.js';
 
 export { range } from './runner.js';

@@ -4,26 +4,16 @@
  * and scaled to [0, 1], masks the input; the weights are the softmax over channels of the
  * target's scores on the masked inputs (run in batches); cam = ReLU(sum_k w_k A_k).
  */
-import type { BuildOptions, ScoreSpec } from '../engine/model.js';
-import { BaseCam, type CamLayer, type ImageResult, type LayerMaps, type MethodContext } from './base-cam.js';
+import type { ImageResult, LayerMaps, MethodContext } from './base-cam.js';
+import { ChannelCam } from './channel-cam.js';
 import { gradientCapabilities, type MethodCapabilities } from './method.js';
 import { runBatches } from './runner.js';
 import type { CommonOptions } from './types.js';
 
-export class ScoreCam extends BaseCam<CommonOptions> {
+export class ScoreCam extends ChannelCam {
   readonly name = 'scorecam';
   static readonly capabilities: MethodCapabilities = gradientCapabilities('Score-CAM');
   readonly capabilities = ScoreCam.capabilities;
-
-  /** A forward exposing the layers, with the score (no gradients). */
-  protected override sessionFor(layers: CamLayer[], score: ScoreSpec): BuildOptions {
-    return { expose: layers.map((l) => l.info.tensor), score };
-  }
-
-  /** One forward per image, then one per channel of each layer. */
-  protected override plannedEvaluations(images: readonly Float32Array[], layers: CamLayer[]): number {
-    return images.length * (1 + layers.reduce((n, l) => n + l.channels, 0));
-  }
 
   protected async run(ctx: MethodContext<CommonOptions>): Promise<ImageResult[]> {
     const p = this.pipeline;
@@ -40,15 +30,10 @@ export class ScoreCam extends BaseCam<CommonOptions> {
       const row = targets[img]!.row;
       let acts: Float32Array[] = [];
       let y = 0;
-      const one = { count: 1, batchSize: 1, fetch: [...built.outputs.activations, built.outputs.score!] };
-      await runBatches(built.session, {
-        ...one,
-        feeds: () => p.feeds(p.stack(images, [img]), [row], width),
-        take: (r) => {
-          acts = built.outputs.activations.map((name) => r[name]!.data);
-          y = r[built.outputs.score!]!.data[0]!;
-        },
-      }, ctx.evaluations);
+      await this.runImages(ctx, built, [...built.outputs.activations, built.outputs.score!], (r) => {
+        acts = built.outputs.activations.map((name) => r[name]!.data);
+        y = r[built.outputs.score!]!.data[0]!;
+      }, [img]);
       const maps: LayerMaps[] = [];
       for (const [li, L] of layers.entries()) {
         const a = acts[li]!;
