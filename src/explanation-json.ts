@@ -17,7 +17,11 @@ export interface ExplanationJsonContext {
 }
 
 export function explanationJson(c: Classifier, e: Explanation, ctx: ExplanationJsonContext) {
-  const modules = (tensor: string) => c.model.layer(tensor).modules;
+  // Input methods explain at the image input itself, which belongs to no module.
+  const modules = (tensor: string) => (tensor === c.model.inputName ? [] : c.model.layer(tensor).modules);
+  // Element-wise attributions (input methods: [C, H, W] as Captum returns them; layer-ig, conductance: at the layer).
+  const attributions = (l: Explanation['layers'][number]) =>
+    l.attributions ? { attributionShape: l.attributionShape, attributions: Array.from(l.attributions) } : {};
   const several = e.layers.length > 1;
   return {
     method: e.method,
@@ -37,13 +41,14 @@ export function explanationJson(c: Classifier, e: Explanation, ctx: ExplanationJ
     camShape: e.camShape,
     cam: Array.from(e.cam),
     weights: Array.from(e.weights),
+    ...(several ? {} : attributions(e)),
     completenessError: e.completenessError,
     relativeCompletenessError: e.relativeCompletenessError,
     baselineScore: e.baselineScore,
     // Several layers: each one's cam and weights (the top-level cam is their aggregate at the input size).
     layers: several
       ? e.layers.map((l) => ({
-          layer: l.layer, layerModules: modules(l.layer), camShape: l.camShape, cam: Array.from(l.cam), weights: Array.from(l.weights),
+          layer: l.layer, layerModules: modules(l.layer), camShape: l.camShape, cam: Array.from(l.cam), weights: Array.from(l.weights), ...attributions(l),
           completenessError: l.completenessError, relativeCompletenessError: l.relativeCompletenessError,
         }))
       : undefined,

@@ -118,7 +118,7 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
       const first: LayerExplanation = several
         ? { layer: perLayer.map((l) => l.layer).join(','), cam: several.mean, camShape: [ih, iw], weights: new Float32Array(0) }
         : perLayer[0]!;
-      return this.explanationOf(first, perLayer, several ? several.heatmap : camToHeatmap(first.cam, first.camShape, [ih, iw]), predictions[i]!, targets[i]!, score, r.score, r.ms, r.extra);
+      return this.explanationOf(first, perLayer, several ? several.heatmap : this.heatmap(first.cam, first.camShape, [ih, iw]), predictions[i]!, targets[i]!, score, r.score, r.ms, r.extra);
     });
   }
 
@@ -210,11 +210,16 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
         several || augMean
           ? { layer: layers.map((l) => l.layer).join(','), cam: augMean ?? several!.mean, camShape: [ih, iw], weights: layers.length > 1 ? new Float32Array(0) : layers[0]!.weights }
           : layers[0]!;
-      const heatmap = augMean ? normalizeMinMax({ width: iw, height: ih, data: augMean }).data : several ? several.heatmap : camToHeatmap(first.cam, first.camShape, [ih, iw]);
+      const heatmap = augMean ? normalizeMinMax({ width: iw, height: ih, data: augMean }).data : several ? several.heatmap : this.heatmap(first.cam, first.camShape, [ih, iw]);
       const value = scoreFromPrediction(model, score, resolved[i]!.row, predictions[i]!);
       const smoothing = { mode: smooth!, copies: copies.length, ...(smooth === 'noise' ? { noiseType: noiseType ?? 'smoothgrad' } : {}) };
       return this.explanationOf(first, layers, heatmap, predictions[i]!, resolved[i]!, score, value, each.reduce((s, e) => s + e.timings.explain, 0), { smoothing });
     });
+  }
+
+  /** The map shown, at the input size in [0, 1]: the cam resized and min-max normalised (pytorch-grad-cam). */
+  protected heatmap(cam: Float32Array, camShape: [number, number], size: [number, number]): Float32Array {
+    return camToHeatmap(cam, camShape, size);
   }
 
   /** The layers asked for (`layer`, or `layers`), each a 4-D map with more than one position. */

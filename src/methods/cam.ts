@@ -56,6 +56,35 @@ export function camToHeatmap(cam: Float32Array, camShape: [number, number], size
 }
 
 /**
+ * A map scaled for display as Captum's visualize_image_attr does (_normalize_attr, sign
+ * 'positive', outlier_perc 2): divided by the value at which the sorted values' cumulative sum
+ * first reaches (100 - outlierPercent)% of their total, then clipped to [0, 1]. Per-pixel
+ * attributions have a few very large values; min-max scaling would leave everything else
+ * dark. Negative values count as zero; an all-zero map stays zero.
+ */
+export function outlierScaled(map: Float32Array, outlierPercent = 2): Float32Array {
+  const sorted = Float64Array.from(map, (v) => (v > 0 ? v : 0)).sort();
+  let total = 0;
+  for (const v of sorted) total += v;
+  if (total === 0) return new Float32Array(map.length);
+  let cumulative = 0;
+  let threshold = sorted[sorted.length - 1]!;
+  for (const v of sorted) {
+    cumulative += v;
+    if (cumulative >= total * 0.01 * (100 - outlierPercent)) {
+      threshold = v;
+      break;
+    }
+  }
+  return map.map((v) => (v > 0 ? Math.min(1, v / threshold) : 0));
+}
+
+/** The cam resized to the input (bilinear, half-pixel) and scaled as Captum draws attributions (outlierScaled). */
+export function captumHeatmap(cam: Float32Array, camShape: [number, number], size: [number, number]): Float32Array {
+  return outlierScaled(resizeBilinear({ width: camShape[1], height: camShape[0], data: cam }, size[1], size[0]).data);
+}
+
+/**
  * Several layers' cams combined as pytorch-grad-cam's aggregate_multi_layers: each scaled to
  * [0, 1] ((c - min) / (1e-7 + max(c - min))) and resized to `size`, then ReLU, the mean over
  * layers, and min-max normalisation. Returns the mean map and the heatmap.

@@ -9,14 +9,14 @@
 import { OptionError } from '../errors.js';
 import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import type { CamLayer, ImageResult, MethodContext } from './base-cam.js';
-import { spatialMean, weightedCam } from './cam.js';
+import { captumHeatmap, spatialMean, weightedCam } from './cam.js';
 import { InputAttribution, InputGradientMethod } from './input-attribution.js';
-import { gradientCapabilities, type MethodCapabilities } from './method.js';
+import { gradientCapabilities, inputGradientCapabilities, type MethodCapabilities } from './method.js';
 import type { CommonOptions } from './types.js';
 
 export class GuidedBackprop extends InputGradientMethod {
   readonly name = 'guided-backprop';
-  static readonly capabilities: MethodCapabilities = gradientCapabilities('Guided Backprop');
+  static readonly capabilities: MethodCapabilities = inputGradientCapabilities('Guided Backprop');
   readonly capabilities = GuidedBackprop.capabilities;
 
   protected override sessionFor(layers: CamLayer[], score: ScoreSpec): BuildOptions {
@@ -36,6 +36,11 @@ export class GuidedGradCam extends InputAttribution<CommonOptions> {
     if (options.layers !== undefined) throw new OptionError('guided-gradcam takes one layer (layer), not layers');
     this.camLayer(options.layer); // checked now; the explanation's "layer" is the input
     return super.resolveLayers({ ...options, layer: undefined });
+  }
+
+  /** Drawn as Captum draws pixel attributions: a few outlier pixels saturate instead of darkening the rest. */
+  protected override heatmap(cam: Float32Array, camShape: [number, number], size: [number, number]): Float32Array {
+    return captumHeatmap(cam, camShape, size);
   }
 
   /** The guided input gradient (predictions run on it too). */

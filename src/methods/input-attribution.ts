@@ -6,7 +6,7 @@
 import { OptionError } from '../errors.js';
 import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import { BaseCam, type CamLayer, type ImageResult, type LayerMaps, type MethodContext } from './base-cam.js';
-import { attributionMaps } from './cam.js';
+import { attributionMaps, captumHeatmap } from './cam.js';
 import type { CommonOptions } from './types.js';
 
 export abstract class InputAttribution<O extends CommonOptions = CommonOptions> extends BaseCam<O> {
@@ -42,6 +42,11 @@ export abstract class InputAttribution<O extends CommonOptions = CommonOptions> 
 
 /** Single-point input-gradient methods: one forward + backward per image, batched over images. */
 export abstract class InputGradientMethod<O extends CommonOptions = CommonOptions> extends InputAttribution<O> {
+  /** Drawn as Captum draws pixel attributions: a few outlier pixels saturate instead of darkening the rest. */
+  protected override heatmap(cam: Float32Array, camShape: [number, number], size: [number, number]): Float32Array {
+    return captumHeatmap(cam, camShape, size);
+  }
+
   /** Attributions from the input `x` and the gradient `g` there (both [C, H*W]). */
   protected abstract fromGradient(x: Float32Array, g: Float32Array): Float32Array;
 

@@ -5,6 +5,7 @@
  * convergence delta sum(attributions) - (F(x) - F(x')) as the completeness error.
  */
 import type { CamLayer, ImageResult, MethodContext } from './base-cam.js';
+import { captumHeatmap } from './cam.js';
 import { InputAttribution } from './input-attribution.js';
 import type { MethodCapabilities } from './method.js';
 import { baselineFor, captumPathCapabilities, captumPoints, checkCaptumPath, completeness, runPath, straightPath, type CaptumPathOptions } from './path.js';
@@ -14,8 +15,13 @@ export interface IntegratedGradientsOptions extends CommonOptions, CaptumPathOpt
 
 export class IntegratedGradients extends InputAttribution<IntegratedGradientsOptions> {
   readonly name = 'ig';
-  static readonly capabilities: MethodCapabilities = captumPathCapabilities('Integrated Gradients');
+  static readonly capabilities: MethodCapabilities = { ...captumPathCapabilities('Integrated Gradients'), usesLayer: false };
   readonly capabilities = IntegratedGradients.capabilities;
+
+  /** Drawn as Captum draws pixel attributions: a few outlier pixels saturate instead of darkening the rest. */
+  protected override heatmap(cam: Float32Array, camShape: [number, number], size: [number, number]): Float32Array {
+    return captumHeatmap(cam, camShape, size);
+  }
 
   protected override validate(o: IntegratedGradientsOptions): void {
     checkCaptumPath(o);

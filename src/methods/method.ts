@@ -27,6 +27,12 @@ export interface MethodCapabilities {
   usesBaseline: boolean;
   /** Reports `completenessError` (sum of attributions vs score difference). */
   hasCompleteness: boolean;
+  /**
+   * false: the method attributes to the input pixels and takes no `layer` / `layers` (callers
+   * that give one layer setting to several methods leave it out through `optionsFor`).
+   * Default true.
+   */
+  usesLayer?: boolean;
   /** Option names the method takes besides the common ones (CommonOptions). */
   options: readonly string[];
   /** How to set those of `options` a user sets (a form, a flag); the rest are for programs (paths, returnAttributions). */
@@ -48,6 +54,19 @@ export function gradientCapabilities(label: string): MethodCapabilities {
   return { label, usesBaseline: false, hasCompleteness: false, options: [], defaultScore: 'logit' };
 }
 
+/** The capabilities of single-point input-gradient methods (no layer, no options of their own). */
+export function inputGradientCapabilities(label: string): MethodCapabilities {
+  return { ...gradientCapabilities(label), usesLayer: false };
+}
+
+const LAYER_OPTIONS = new Set(['layer', 'layers']);
+
+/** The option names a method takes: the common ones (without the layer for input methods) and its own. */
+function allowedOptions(method: { capabilities: MethodCapabilities }): Set<string> {
+  const common = method.capabilities.usesLayer === false ? COMMON_OPTIONS.filter((o) => !LAYER_OPTIONS.has(o)) : COMMON_OPTIONS;
+  return new Set<string>([...common, ...method.capabilities.options]);
+}
+
 /** Makes a method over a pipeline (cheap: no session is built until `explain`). */
 export type MethodFactory = (pipeline: Pipeline) => ExplanationMethod<any>;
 
@@ -56,9 +75,10 @@ export type MethodFactory = (pipeline: Pipeline) => ExplanationMethod<any>;
  * so `{ method: 'gradcam', steps: 20 }` is an error rather than silently ignored.
  */
 export function checkOptionNames(method: { name: string; capabilities: MethodCapabilities }, options: object): void {
-  const allowed = new Set<string>([...COMMON_OPTIONS, ...method.capabilities.options]);
+  const allowed = allowedOptions(method);
   for (const [k, v] of Object.entries(options)) {
     if (v === undefined || allowed.has(k)) continue;
+    if (LAYER_OPTIONS.has(k)) throw new OptionError(`${method.name} attributes to the input pixels; it takes no layer`);
     const own = method.capabilities.options;
     throw new OptionError(`${method.name} does not take the option '${k}'${own.length ? ` (its own options: ${own.join(', ')})` : ''}`);
   }
@@ -66,9 +86,9 @@ export function checkOptionNames(method: { name: string; capabilities: MethodCap
 
 /**
  * The values among `values` that a method takes: for settings given once to several methods
- * (a `compare` or `eval` line), each method gets the ones it declares.
+ * (a `compare` or `eval` line), each method gets the ones it declares (input methods no layer).
  */
 export function optionsFor<T extends object>(method: { capabilities: MethodCapabilities }, values: T): Partial<T> {
-  const allowed = new Set<string>([...COMMON_OPTIONS, ...method.capabilities.options]);
+  const allowed = allowedOptions(method);
   return Object.fromEntries(Object.entries(values).filter(([k, v]) => v !== undefined && allowed.has(k))) as Partial<T>;
 }

@@ -27,6 +27,7 @@ export class Occlusion extends InputAttribution<OcclusionOptions> {
   readonly name = 'occlusion';
   static readonly capabilities: MethodCapabilities = {
     label: 'Occlusion',
+    usesLayer: false,
     usesBaseline: false,
     hasCompleteness: false,
     options: ['window', 'stride', 'occlusionValue'],

@@ -32,6 +32,7 @@ export class Rise extends InputAttribution<RiseOptions> {
   readonly name = 'rise';
   static readonly capabilities: MethodCapabilities = {
     label: 'RISE',
+    usesLayer: false,
     usesBaseline: false,
     hasCompleteness: false,
     options: ['masks', 'cell', 'keep', 'seed'],

@@ -235,7 +235,6 @@ async function runMethod(id: number, method: string, r: ExplainRequest): Promise
   const abort = new AbortController();
   const options: ExplainOptions = {
     method: method as ExplainOptions['method'],
-    layer: r.layer,
     targets: r.target ?? { topK: 1 },
     signal: abort.signal,
     onProgress: (done, total) => {
@@ -245,7 +244,8 @@ async function runMethod(id: number, method: string, r: ExplainRequest): Promise
     },
   };
   // Only what this method declares (the form holds every method's settings).
-  Object.assign(options, optionsFor(c.method(method), r.methodOptions[method] ?? {}));
+  // The layer too: a method that takes none (input attributions) is left without it.
+  Object.assign(options, optionsFor(c.method(method), { layer: r.layer, ...(r.methodOptions[method] ?? {}) }));
   const t0 = performance.now();
   const [e] = await c.explain([input!], options);
   const ms = performance.now() - t0;

@@ -48,15 +48,18 @@ export function registerCompare(program: Command): Command {
         const prepared = await preparePhoto(classifier, image, o.fit);
         for (const [mi, method] of methods.entries()) {
           bar.update(method, mi * layers.length, methods.length * layers.length);
-          // Every layer in the same session runs; each column shows its own layer's map.
-          const r = await explainPrepared<string>(classifier, prepared, { ...optionsFor(instances[mi]!, settings), method, layers, targets });
+          // Every layer in the same session runs; each column shows its own layer's map. A method
+          // that takes no layer (input attributions) shows its one map in every column.
+          const layerOption = layers.length === 1 ? { layer: layers[0] } : { layers };
+          const r = await explainPrepared<string>(classifier, prepared, { ...optionsFor(instances[mi]!, { ...settings, ...layerOption }), method, targets });
           photo ??= r.photo;
           const e = r.explanation;
+          const own = e.layers.length === layers.length;
           for (const [li, layer] of layers.entries()) {
             const l = e.layers[li]!;
-            const heat = layers.length === 1 ? r.photoHeatmap : heatmapToPhoto({ width: iw, height: ih, data: camToHeatmap(l.cam, l.camShape, [ih, iw]) }, prepared.geometry);
+            const heat = layers.length === 1 || !own ? r.photoHeatmap : heatmapToPhoto({ width: iw, height: ih, data: camToHeatmap(l.cam, l.camShape, [ih, iw]) }, prepared.geometry);
             const overlay = shrink(renderOverlay(r.photo, heat, { colormap: o.colormap, alpha: o.alpha }), o.tile);
-            tiles.push(await captionTile(overlay, [`${method} @ ${layer}`, e.objective.kind === 'class' ? `${classifier.label(e.target).split(',')[0]} p=${e.probability.toFixed(3)}` : `${classifier.describeTarget(e.objective)} ${e.score.toPrecision(3)}`]));
+            tiles.push(await captionTile(overlay, [`${method} @ ${own ? layer : 'input'}`, e.objective.kind === 'class' ? `${classifier.label(e.target).split(',')[0]} p=${e.probability.toFixed(3)}` : `${classifier.describeTarget(e.objective)} ${e.score.toPrecision(3)}`]));
           }
         }
       } finally {

@@ -67,7 +67,9 @@ export async function runEval(classifier: Classifier, o: EvalRunOptions): Promis
   const file = path.join(o.out, RESULTS_FILE);
   const records = await readResults(file);
   const images = o.annotations.images.slice(0, o.limit ?? undefined);
-  const combos = o.methods.flatMap((method) => o.layers.map((layer) => ({ method, layer, key: comboKey(method, layer) })));
+  // A method that takes no layer (input attributions) runs once, at the input.
+  const layersOf = (method: string) => (classifier.method(method).capabilities.usesLayer === false ? [classifier.model.inputName] : o.layers);
+  const combos = o.methods.flatMap((method) => layersOf(method).map((layer) => ({ method, layer, key: comboKey(method, layer) })));
   const layout = tensorLayout(classifier);
   const black = classifier.blackBaseline();
   const settings: MetricSettings = {
@@ -112,7 +114,7 @@ export async function runEval(classifier: Classifier, o: EvalRunOptions): Promis
 function explainOptions(classifier: Classifier, o: EvalRunOptions, method: string, layer: string, target: number, baseline: Float32Array): ExplainOptions<string> {
   const m = classifier.method(method);
   const { baseline: _b, ...rest } = o.explain;
-  return { ...optionsFor(m, rest), method, layer, targets: [target], ...(m.capabilities.usesBaseline ? { baseline } : {}) };
+  return { ...optionsFor(m, { ...rest, layer }), method, targets: [target], ...(m.capabilities.usesBaseline ? { baseline } : {}) };
 }
 
 /** The image fitted and preprocessed, its boxes in the model frame, its target and the shared scores. */
