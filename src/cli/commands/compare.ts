@@ -54,7 +54,7 @@ export function registerCompare(program: Command): Command {
           const r = await explainPrepared<string>(classifier, prepared, { ...optionsFor(instances[mi]!, { ...settings, ...layerOption }), method, targets });
           photo ??= r.photo;
           const e = r.explanation;
-          const own = e.layers.length === layers.length;
+          const own = instances[mi]!.capabilities.usesLayer !== false;
           for (const [li, layer] of layers.entries()) {
             const l = e.layers[li]!;
             const heat = layers.length === 1 || !own ? r.photoHeatmap : heatmapToPhoto({ width: iw, height: ih, data: camToHeatmap(l.cam, l.camShape, [ih, iw]) }, prepared.geometry);
