@@ -7,7 +7,8 @@ import { OptionError } from '../errors.js';
 import type { LayerInfo } from '../engine/layers.js';
 import { unknownTokenLayout } from '../engine/tokens.js';
 import type { BuildOptions, ScoreSpec } from '../engine/model.js';
-import { aggregateLayerCams, camToHeatmap, firstComponent, weightedCam } from './cam.js';
+import { aggregateLayerCams, camToHeatmap, weightedCam } from './cam.js';
+import { get2dProjection } from './projection.js';
 import { normalizeMinMax } from '../image/float-map.js';
 import { AUGMENTATIONS, checkSmoothing, combineNoise, fixedTarget, flipWidth, noisyCopy } from './smoothing.js';
 import { checkOptionNames, type ExplanationMethod, type MethodCapabilities } from './method.js';
@@ -158,7 +159,7 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
       for (let k = 0; k < L.channels; k++) for (let j = 0; j < L.hw; j++) weighted[k * L.hw + j] = m.weights[k]! * m.activations[k * L.hw + j]!;
     }
     if (!weighted) throw new OptionError(`eigen smoothing does not apply to ${this.name}: its map is not a sum over channels`);
-    return firstComponent(weighted, L.channels, L.hw).projection.map((v) => (v > 0 ? v : 0));
+    return get2dProjection(weighted, L.channels, L.hw).projection.map((v) => (v > 0 ? v : 0));
   }
 
   /**

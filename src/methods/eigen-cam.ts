@@ -8,7 +8,7 @@
  */
 import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import { BaseCam, type CamLayer, type ImageResult, type MethodContext } from './base-cam.js';
-import { firstComponent } from './cam.js';
+import { get2dProjection } from './projection.js';
 import { gradientCapabilities, type MethodCapabilities } from './method.js';
 import type { CommonOptions } from './types.js';
 
@@ -32,7 +32,7 @@ abstract class EigenBase extends BaseCam<CommonOptions> {
         const size = L.channels * L.hw;
         const a = r[outputs.activations[li]!]!.data.slice(j * size, (j + 1) * size);
         const g = this.usesGradients ? r[outputs.gradients[li]!]!.data.subarray(j * size, (j + 1) * size) : undefined;
-        const { projection, direction } = firstComponent(this.matrix(a, g), L.channels, L.hw);
+        const { projection, direction } = get2dProjection(this.matrix(a, g), L.channels, L.hw);
         return { activations: a, weights: direction, cam: projection };
       });
       results.push({ layers: maps, score: r[outputs.score!]!.data[j]!, ms: 0 });
