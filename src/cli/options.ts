@@ -42,7 +42,7 @@ export function addMethodOptions(cmd: Command): Command {
         ...new Set<string>([...STIELTJES_RULES, ...CAPTUM_RULES]),
       ]),
     )
-    .option('--window <px>', 'occlusion: side of the square window, in model-input pixels (default 8)', intArg('--window', 1))
+    .option('--window <px>', 'occlusion: side of the square window, in model-input pixels (default: the smaller side / 15, 15 at 224)', intArg('--window', 1))
     .option('--stride <px>', 'occlusion: shift between windows in pixels (default: half the window)', intArg('--stride', 1))
     .option('--occlusion-value <v>', 'occlusion: value of occluded pixels, in preprocessed units (default 0)', floatArg('--occlusion-value', -1e6, 1e6))
     .option('--masks <n>', `rise: number of random masks (default 4000)`, intArg('--masks', 1, MAX_RISE_MASKS))

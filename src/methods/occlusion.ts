@@ -15,7 +15,10 @@ import { runBatches } from './runner.js';
 import type { CommonOptions } from './types.js';
 
 export interface OcclusionOptions extends CommonOptions {
-  /** Side of the square window, in model-input pixels. Default 8 (at most the image's smaller side). */
+  /**
+   * Side of the square window, in model-input pixels. Default: the image's smaller side / 15,
+   * rounded (15 at 224, the window of Captum's tutorials), at least 1.
+   */
   window?: number;
   /** Shift between windows, in pixels, at most `window`. Default window / 2 (rounded up). */
   stride?: number;
@@ -32,7 +35,7 @@ export class Occlusion extends InputAttribution<OcclusionOptions> {
     hasCompleteness: false,
     options: ['window', 'stride', 'occlusionValue'],
     optionInfo: {
-      window: { description: 'side of the square occluding window, in model-input pixels', type: 'integer', default: 8, min: 1 },
+      window: { description: 'side of the square occluding window, in model-input pixels (default: the smaller side / 15, 15 at 224)', type: 'integer', min: 1 },
       stride: { description: 'shift between windows in pixels (default: half the window)', type: 'integer', min: 1 },
       occlusionValue: { description: 'value of occluded pixels, in preprocessed units', type: 'number', default: 0 },
     },
@@ -48,7 +51,7 @@ export class Occlusion extends InputAttribution<OcclusionOptions> {
   /** Window, stride and the windows' top-left corners along each axis. */
   private grid(o: OcclusionOptions): { window: number; stride: number; rows: number[]; cols: number[] } {
     const [h, w] = this.pipeline.model.imageSize;
-    const window = o.window ?? Math.min(8, h, w);
+    const window = o.window ?? defaultWindow(h, w);
     if (!Number.isSafeInteger(window) || window < 1 || window > Math.min(h, w)) throw new OptionError(`window must be an integer from 1 to ${Math.min(h, w)} (the image is ${w}x${h}), got ${window}`);
     const stride = o.stride ?? Math.ceil(window / 2);
     if (!Number.isSafeInteger(stride) || stride < 1 || stride > window) throw new OptionError(`stride must be an integer from 1 to the window (${window}), got ${stride}`);
@@ -135,4 +138,9 @@ export class Occlusion extends InputAttribution<OcclusionOptions> {
     }
     return results;
   }
+}
+
+/** The default window: the image's smaller side / 15, rounded (Captum's tutorials: 15 px windows, stride 8, at 224). */
+export function defaultWindow(h: number, w: number): number {
+  return Math.max(1, Math.round(Math.min(h, w) / 15));
 }

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createMethod } from '../../src/methods/registry.js';
+import { defaultWindow } from '../../src/methods/occlusion.js';
 import { relError } from '../helpers/fixtures.js';
 import { fixturePipeline } from '../helpers/methods.js';
 
@@ -79,3 +80,12 @@ for (const [name, ref] of Object.entries(REFS.models)) {
     });
   });
 }
+
+test("occlusion's default window is the smaller side / 15 (Captum tutorials' 15 px, stride 8, at 224), stride half of it", async () => {
+  assert.deepEqual([defaultWindow(224, 224), defaultWindow(32, 32), defaultWindow(300, 10)], [15, 2, 1]);
+  const { pipeline, images } = await fixturePipeline('mobilenetv2');
+  let total = 0;
+  await createMethod('occlusion', pipeline).explain([images[0]!], { onProgress: (_d: number, t: number) => (total = t) });
+  // 32 x 32: window 2, stride 1, 31 x 31 windows; one prediction and F(x) besides.
+  assert.equal(total, 1 + 1 + 31 * 31);
+});
