@@ -30,7 +30,7 @@ export class GuidedBackprop extends InputGradientMethod {
 
 export class GuidedGradCam extends InputAttribution<CommonOptions> {
   readonly name = 'guided-gradcam';
-  static readonly capabilities: MethodCapabilities = gradientCapabilities('Guided Grad-CAM');
+  static readonly capabilities: MethodCapabilities = { ...gradientCapabilities('Guided Grad-CAM'), mapAt: 'input' };
   readonly capabilities = GuidedGradCam.capabilities;
   protected override resolveLayers(options: CommonOptions): CamLayer[] {
     if (options.layers !== undefined) throw new OptionError('guided-gradcam takes one layer (layer), not layers');

@@ -15,7 +15,7 @@ export interface IntegratedGradientsOptions extends CommonOptions, CaptumPathOpt
 
 export class IntegratedGradients extends InputAttribution<IntegratedGradientsOptions> {
   readonly name = 'ig';
-  static readonly capabilities: MethodCapabilities = { ...captumPathCapabilities('Integrated Gradients'), usesLayer: false };
+  static readonly capabilities: MethodCapabilities = { ...captumPathCapabilities('Integrated Gradients'), usesLayer: false, mapAt: 'input' };
   readonly capabilities = IntegratedGradients.capabilities;
 
   /** Drawn as Captum draws pixel attributions: a few outlier pixels saturate instead of darkening the rest. */

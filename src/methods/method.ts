@@ -33,6 +33,11 @@ export interface MethodCapabilities {
    * Default true.
    */
   usesLayer?: boolean;
+  /**
+   * Where the map (`cam`, `camShape`) lies: 'layer' (the layer's H x W; default) or 'input'
+   * (the model input's pixels: input attributions, and Guided Grad-CAM, which takes a layer).
+   */
+  mapAt?: 'layer' | 'input';
   /** Option names the method takes besides the common ones (CommonOptions). */
   options: readonly string[];
   /** How to set those of `options` a user sets (a form, a flag); the rest are for programs (paths, returnAttributions). */
@@ -56,7 +61,7 @@ export function gradientCapabilities(label: string): MethodCapabilities {
 
 /** The capabilities of single-point input-gradient methods (no layer, no options of their own). */
 export function inputGradientCapabilities(label: string): MethodCapabilities {
-  return { ...gradientCapabilities(label), usesLayer: false };
+  return { ...gradientCapabilities(label), usesLayer: false, mapAt: 'input' };
 }
 
 const LAYER_OPTIONS = new Set(['layer', 'layers']);

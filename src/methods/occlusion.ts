@@ -31,6 +31,7 @@ export class Occlusion extends InputAttribution<OcclusionOptions> {
   static readonly capabilities: MethodCapabilities = {
     label: 'Occlusion',
     usesLayer: false,
+    mapAt: 'input',
     usesBaseline: false,
     hasCompleteness: false,
     options: ['window', 'stride', 'occlusionValue'],

@@ -33,6 +33,7 @@ export class Rise extends InputAttribution<RiseOptions> {
   static readonly capabilities: MethodCapabilities = {
     label: 'RISE',
     usesLayer: false,
+    mapAt: 'input',
     usesBaseline: false,
     hasCompleteness: false,
     options: ['masks', 'cell', 'keep', 'seed'],

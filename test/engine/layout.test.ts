@@ -165,7 +165,13 @@ test("every method explains at an NHWC layer: [H, W] cams; HiResCAM's element-wi
   const hw = 64;
   for (const method of methodNames()) {
     const m = createMethod(method, pipeline);
-    const [e] = await m.explain([image], optionsFor(m, { layer: 'activation', targets: target, steps: 8, baseline: new Float32Array(image.length) }));
+    const [e] = await m.explain([image], optionsFor(m, { layer: 'activation', targets: target, steps: 8, baseline: new Float32Array(image.length), window: 8, masks: 8 }));
+    if (m.capabilities.mapAt === 'input') {
+      // Input attributions (and Guided Grad-CAM) map the NHWC input's pixels, not the layer.
+      assert.deepEqual(e!.camShape, [...model.imageSize], method);
+      assert.ok(e!.cam.every(Number.isFinite), method);
+      continue;
+    }
     assert.deepEqual(e!.camShape, [8, 8], method);
     assert.equal(e!.weights.length, 16, method);
     assert.ok(e!.cam.every(Number.isFinite), method);

@@ -87,3 +87,20 @@ test('Guided Backprop equals the plain gradient on a network without ReLUs (Mobi
   const gb = await createMethod('guided-backprop', pipeline).explain(images, { targets });
   fx.meta.samples.forEach((s, i) => assert.ok(relError(gb[i]!.attributions!, fx.read(s.inputGrad.logit)) < 1e-4));
 });
+
+test('input methods on an NHWC model return attributions as [C, H, W] (torch gradients of the NHWC input, transposed)', async () => {
+  const { fx, pipeline, images, model } = await fixturePipeline('variety_nhwc');
+  assert.equal(model.inputLayout, 'NHWC');
+  const targets = fx.meta.samples.map((s) => s.target);
+  const res = await createMethod('input-x-gradient', pipeline).explain(images, { targets });
+  fx.meta.samples.forEach((s, i) => {
+    const g = fx.read(s.inputGrad.logit); // [1, 32, 32, 3]
+    const x = images[i]!;
+    const chw = Array.from({ length: 3 * 32 * 32 }, (_, e) => {
+      const [k, p] = [Math.floor(e / 1024), e % 1024];
+      return x[p * 3 + k]! * g[p * 3 + k]!;
+    });
+    assert.deepEqual(res[i]!.attributionShape, [3, 32, 32]);
+    assert.ok(relError(res[i]!.attributions!, chw) < 1e-4, `error ${relError(res[i]!.attributions!, chw)}`);
+  });
+});
