@@ -11,12 +11,12 @@ import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import type { CamLayer, ImageResult, MethodContext } from './base-cam.js';
 import { captumHeatmap, spatialMean, weightedCam } from './cam.js';
 import { InputAttribution, InputGradientMethod } from './input-attribution.js';
-import { gradientCapabilities, inputGradientCapabilities, type MethodCapabilities } from './method.js';
+import { gradientCapabilities, inputCapabilities, type MethodCapabilities } from './method.js';
 import type { CommonOptions } from './types.js';
 
 export class GuidedBackprop extends InputGradientMethod {
   readonly name = 'guided-backprop';
-  static readonly capabilities: MethodCapabilities = inputGradientCapabilities('Guided Backprop');
+  static readonly capabilities: MethodCapabilities = inputCapabilities('Guided Backprop');
   readonly capabilities = GuidedBackprop.capabilities;
 
   protected override sessionFor(layers: CamLayer[], score: ScoreSpec): BuildOptions {

@@ -1,10 +1,10 @@
 /** Input x Gradient (Shrikumar et al. 2016), as Captum's `InputXGradient`: x * d score / d x. */
-import { inputGradientCapabilities, type MethodCapabilities } from './method.js';
+import { inputCapabilities, type MethodCapabilities } from './method.js';
 import { InputGradientMethod } from './input-attribution.js';
 
 export class InputXGradient extends InputGradientMethod {
   readonly name = 'input-x-gradient';
-  static readonly capabilities: MethodCapabilities = inputGradientCapabilities('Input x Gradient');
+  static readonly capabilities: MethodCapabilities = inputCapabilities('Input x Gradient');
   readonly capabilities = InputXGradient.capabilities;
 
   protected fromGradient(x: Float32Array, g: Float32Array): Float32Array {

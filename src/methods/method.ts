@@ -59,8 +59,8 @@ export function gradientCapabilities(label: string): MethodCapabilities {
   return { label, usesBaseline: false, hasCompleteness: false, options: [], defaultScore: 'logit' };
 }
 
-/** The capabilities of single-point input-gradient methods (no layer, no options of their own). */
-export function inputGradientCapabilities(label: string): MethodCapabilities {
+/** The capabilities of a method that attributes to the input pixels: no layer, no baseline, no options of its own (spread and override). */
+export function inputCapabilities(label: string): MethodCapabilities {
   return { ...gradientCapabilities(label), usesLayer: false, mapAt: 'input' };
 }
 

@@ -10,7 +10,7 @@ import { OptionError } from '../errors.js';
 import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import type { CamLayer, ImageResult, MethodContext } from './base-cam.js';
 import { InputAttribution } from './input-attribution.js';
-import type { MethodCapabilities } from './method.js';
+import { inputCapabilities, type MethodCapabilities } from './method.js';
 import { runBatches } from './runner.js';
 import type { CommonOptions } from './types.js';
 
@@ -29,11 +29,7 @@ export interface OcclusionOptions extends CommonOptions {
 export class Occlusion extends InputAttribution<OcclusionOptions> {
   readonly name = 'occlusion';
   static readonly capabilities: MethodCapabilities = {
-    label: 'Occlusion',
-    usesLayer: false,
-    mapAt: 'input',
-    usesBaseline: false,
-    hasCompleteness: false,
+    ...inputCapabilities('Occlusion'),
     options: ['window', 'stride', 'occlusionValue'],
     optionInfo: {
       window: { description: 'side of the square occluding window, in model-input pixels (default: the smaller side / 15, 15 at 224)', type: 'integer', min: 1 },

@@ -11,7 +11,7 @@ import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import { Prng } from '../prng.js';
 import type { CamLayer, ImageResult, MethodContext } from './base-cam.js';
 import { InputAttribution } from './input-attribution.js';
-import type { MethodCapabilities } from './method.js';
+import { inputCapabilities, type MethodCapabilities } from './method.js';
 import { runBatches } from './runner.js';
 import type { CommonOptions } from './types.js';
 
@@ -31,11 +31,7 @@ export const MAX_RISE_MASKS = 100_000;
 export class Rise extends InputAttribution<RiseOptions> {
   readonly name = 'rise';
   static readonly capabilities: MethodCapabilities = {
-    label: 'RISE',
-    usesLayer: false,
-    mapAt: 'input',
-    usesBaseline: false,
-    hasCompleteness: false,
+    ...inputCapabilities('RISE'),
     options: ['masks', 'cell', 'keep', 'seed'],
     optionInfo: {
       masks: { description: 'number of random masks', type: 'integer', default: 4000, min: 1, max: MAX_RISE_MASKS },
