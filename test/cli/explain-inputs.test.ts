@@ -214,3 +214,25 @@ test('warnings, one line per image: an all-zero cam says to try another layer; a
     if (steps === '64') assert.ok(rel < 0.1, `64 steps should be accurate here (rel ${rel})`);
   }
 });
+
+test("compare prints explain's warnings, one per map: the all-zero cam and the inaccurate RSI sum", async () => {
+  const dead = tinyOnnx('dead-compare', [n('Identity', ['r'], ['m'])], -1000);
+  const { file: a } = await photo('cmp', 20, 20);
+  const out = path.join(dir, 'out-compare-warn');
+  const r = await runCli(['compare', a, '--model', dead, '--preprocess', 'unit', '--methods', 'gradcam', '--tile', '48', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const w = lines(r.stderr).filter((l) => l.startsWith('warning:'));
+  assert.equal(w.length, 1, r.stderr);
+  assert.match(w[0]!, new RegExp(`^warning: ${a.replace(/[.]/g, '\\.')}: the gradcam cam at layer '.*' is all zero .*try another layer \\(--layer`));
+
+  // One step: RSI-Grad-CAM's sum misses the score change; compare prints explain's line for it,
+  // and nothing for Grad-CAM (no completeness, a non-zero cam).
+  const model = path.join(FIXTURES, 'tf2onnx_transposes.onnx');
+  const ex = await runCli(['explain', a, '--model', model, '--preprocess', 'tf', '--steps', '1', '--layer', 'conv2d', '--out', out]);
+  assert.equal(ex.code, 0, ex.stderr);
+  const want = lines(ex.stderr).filter((l) => l.startsWith('warning:'));
+  assert.equal(want.length, 1, ex.stderr);
+  const c = await runCli(['compare', a, '--model', model, '--preprocess', 'tf', '--steps', '1', '--layers', 'conv2d', '--methods', 'gradcam,rsi-grad-cam', '--tile', '48', '--out', out]);
+  assert.equal(c.code, 0, c.stderr);
+  assert.deepEqual(lines(c.stderr).filter((l) => l.startsWith('warning:')), want);
+});

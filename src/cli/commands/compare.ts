@@ -16,6 +16,7 @@ import {
   type MethodOpts, type ModelOpts, type PictureOpts,
 } from '../options.js';
 import { progressBar } from '../progress.js';
+import { explanationWarning } from '../warnings.js';
 
 type CompareOpts = ModelOpts & MethodOpts & PictureOpts & { methods: string; layers?: string; out: string; tile: number };
 
@@ -41,6 +42,7 @@ export function registerCompare(program: Command): Command {
       const settings = methodSettings(o);
       const [ih, iw] = classifier.inputSize;
       const tiles: RgbImage[] = [];
+      const warnings: string[] = [];
       let photo: RgbImage | undefined;
       const bar = progressBar('compare', 'tiles');
       try {
@@ -55,6 +57,12 @@ export function registerCompare(program: Command): Command {
           photo ??= r.photo;
           const e = r.explanation;
           const own = instances[mi]!.capabilities.usesLayer !== false;
+          // explain's warnings, one per map shown: per layer, or the input method's one map.
+          const what = e.objective.kind === 'class' ? classifier.label(e.target) : classifier.describeTarget(e.objective);
+          for (const l of own ? e.layers : [e]) {
+            const warning = explanationWarning(image, e, what, l);
+            if (warning) warnings.push(warning);
+          }
           for (const [li, layer] of layers.entries()) {
             const l = e.layers[li]!;
             const heat = layers.length === 1 || !own ? r.photoHeatmap : heatmapToPhoto({ width: iw, height: ih, data: camToHeatmap(l.cam, l.camShape, [ih, iw]) }, prepared.geometry);
@@ -71,6 +79,7 @@ export function registerCompare(program: Command): Command {
       const file = path.join(o.out, `${path.parse(image).name}.compare.png`);
       await writeFileAtomic(file, png);
       process.stdout.write(`${file}: ${methods.length} methods x ${layers.length} layers\n`);
+      for (const w of warnings) process.stderr.write(`${w}\n`);
     });
 }
 
