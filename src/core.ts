@@ -18,7 +18,7 @@ export { importTfjsGraph, type GraphImportOptions } from './importers/tfjs-graph
 export { importTfjs, tfjsFormat, tfjsManifest, type TfjsFormat } from './importers/tfjs-model.js';
 export { Pipeline, type PipelineEnv, type ImagePrediction, type BuiltSession } from './methods/pipeline.js';
 export { BaseCam, type CamLayer, type LayerMaps, type ImageResult, type MethodContext } from './methods/base-cam.js';
-export { checkOptionNames, optionsFor, gradientCapabilities, type ExplanationMethod, type MethodCapabilities, type MethodFactory, type OptionInfo } from './methods/method.js';
+export { checkOptionNames, optionsFor, gradientCapabilities, inputCapabilities, type ExplanationMethod, type MethodCapabilities, type MethodFactory, type OptionInfo } from './methods/method.js';
 export { Evaluations, runBatches, type Batches } from './methods/runner.js';
 export { inputPaths, baselineFor, runPath, checkPathOptions, PATH_OPTIONS, PATH_OPTION_INFO, DEFAULT_STEPS, type PathOptions, type InputPath } from './methods/path.js';
 export { GradCam, type GradCamOptions } from './methods/gradcam.js';
