@@ -11,6 +11,7 @@ import path from 'node:path';
 import { writeDataset } from '../../src/node/demo-io.js';
 import { explainFile } from '../../src/node/explain-files.js';
 import { loadModel } from '../../src/node/load-model.js';
+import sharp from 'sharp';
 import { runCli } from '../helpers/cli.js';
 import { FIXTURES, relError } from '../helpers/fixtures.js';
 
@@ -69,6 +70,26 @@ test('compare and eval run scorecam, eigencam, eigengradcam, occlusion and rise 
     assert.equal(lines.length, 2);
     const expected = ['gradcam', 'scorecam', 'eigencam', 'eigengradcam'].map((m) => `${m}|${LAYER}`).concat(['occlusion|input', 'rise|input']);
     for (const line of lines) assert.deepEqual(Object.keys(line.combos).sort(), expected.sort());
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('compare --columns: one layer\'s tiles wrapped n to a row, the photo first; refused with several layers', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rsi-columns-'));
+  try {
+    await writeDataset(dir, { count: 1, seed: 5, size: 96 });
+    const img = path.join(dir, 'demo-00000.png');
+    const r = await runCli(['compare', img, ...MODEL, '--methods', 'gradcam,saliency,eigencam', '--layers', LAYER, '--columns', '2', '--tile', '64', '--out', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /3 methods x 1 layer/);
+    // Photo + 3 tiles, 2 to a row: 2 columns of 64 px and 2 rows of 64 px plus their captions.
+    const meta = await sharp(path.join(dir, 'demo-00000.compare.png')).metadata();
+    assert.ok(meta.width! >= 2 * 64 && meta.width! < 3 * 64, `width ${meta.width}`);
+    assert.ok(meta.height! >= 2 * 64 && meta.height! < 4 * 64, `height ${meta.height}`);
+    const two = await runCli(['compare', img, ...MODEL, '--methods', 'gradcam', '--layers', `${LAYER},/layer1/layer1.0/relu2/Relu_output_0`, '--columns', '2', '--out', dir]);
+    assert.equal(two.code, 1, two.stderr);
+    assert.match(two.stderr, /--columns lays out one layer's tiles; with 2 layers the columns are the layers/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

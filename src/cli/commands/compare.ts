@@ -12,13 +12,14 @@ import { captionTile, grid, writeFileAtomic } from '../../node/render.js';
 import { methodNames } from '../../methods/registry.js';
 import { optionsFor } from '../../methods/method.js';
 import {
-  addMethodOptions, addModelOptions, addPictureOptions, loadFromOptions, methodSettings, noteUnusedFlags, parseMethod, parseTarget,
+  addMethodOptions, intArg, addModelOptions, addPictureOptions, loadFromOptions, methodSettings, noteUnusedFlags, parseMethod, parseTarget,
   type MethodOpts, type ModelOpts, type PictureOpts,
 } from '../options.js';
 import { progressBar } from '../progress.js';
+import { OptionError } from '../../errors.js';
 import { explanationWarning } from '../warnings.js';
 
-type CompareOpts = ModelOpts & MethodOpts & PictureOpts & { methods: string; layers?: string; out: string; tile: number };
+type CompareOpts = ModelOpts & MethodOpts & PictureOpts & { methods: string; layers?: string; out: string; tile: number; columns?: number };
 
 export function registerCompare(program: Command): Command {
   const cmd = program.command('compare').description('one PNG grid comparing methods (rows) and layers (columns) on a photo').argument('<image>', 'a photo');
@@ -29,13 +30,18 @@ export function registerCompare(program: Command): Command {
     .option('--methods <list>', `comma-separated methods (${methodNames().join(', ')})`, 'gradcam,rsi-grad-cam')
     .option('--layers <list>', 'comma-separated layers, one column each, computed in the same runs (default: --layer, or the default layer)')
     .option('--tile <px>', 'longer side of each tile in pixels', (v) => Math.max(32, Number(v) || 224), 224)
+    .option('--columns <n>', 'one layer: lay the tiles out n to a row, the photo first (many methods in a compact picture)', intArg('--columns', 1))
     .option('-o, --out <dir>', 'output folder', 'out')
-    .addHelpText('after', '\nExamples:\n  $ rsi-grad-cam compare cat.jpg --model mobilenet_v1_0.25_224 --layers conv_pw_13_relu,conv_pw_11_relu\n  $ rsi-grad-cam compare x.png --model net.onnx --preprocess unit --methods gradcam,rsi-grad-cam --steps 20')
+    .addHelpText('after', '\nExamples:\n  $ rsi-grad-cam compare cat.jpg --model mobilenet_v1_0.25_224 --layers conv_pw_13_relu,conv_pw_11_relu\n  $ rsi-grad-cam compare x.png --model net.onnx --preprocess unit --methods gradcam,rsi-grad-cam --steps 20\n  $ rsi-grad-cam compare cat.jpg --model mobilenet_v1_0.75_224 --methods gradcam,scorecam,ig,rise --columns 2')
     .action(async (image: string, o: CompareOpts, command: Command) => {
       const methods = o.methods.split(',').map((m) => parseMethod(m.trim()));
       const classifier = await loadFromOptions(o);
       const names = o.layers ?? o.layer;
       const layers = [...new Set((names ? names.split(',').map((l) => l.trim()) : [undefined]).map((l) => classifier.model.layer(l).tensor))];
+      if (o.columns !== undefined && layers.length > 1) {
+        await classifier.dispose();
+        throw new OptionError(`--columns lays out one layer's tiles; with ${layers.length} layers the columns are the layers`);
+      }
       const targets = parseTarget(o.target, classifier);
       const instances = methods.map((m) => classifier.method(m));
       noteUnusedFlags(command, instances);
@@ -75,7 +81,10 @@ export function registerCompare(program: Command): Command {
         await classifier.dispose();
       }
       await mkdir(o.out, { recursive: true });
-      const png = await grid(tiles, layers.length, { rowHeaders: methods, columnHeaders: layers, corner: shrink(photo!, Math.round(o.tile / 2)) });
+      // --columns: the photo and the methods' tiles wrapped n to a row (each caption names its method).
+      const png = o.columns
+        ? await grid([await captionTile(shrink(photo!, o.tile), [path.basename(image), layers[0]!]), ...tiles], o.columns)
+        : await grid(tiles, layers.length, { rowHeaders: methods, columnHeaders: layers, corner: shrink(photo!, Math.round(o.tile / 2)) });
       const file = path.join(o.out, `${path.parse(image).name}.compare.png`);
       await writeFileAtomic(file, png);
       process.stdout.write(`${file}: ${methods.length} methods x ${layers.length} layers\n`);
