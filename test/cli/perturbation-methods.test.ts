@@ -70,6 +70,11 @@ test('compare and eval run scorecam, eigencam, eigengradcam, occlusion and rise 
     assert.equal(lines.length, 2);
     const expected = ['gradcam', 'scorecam', 'eigencam', 'eigengradcam'].map((m) => `${m}|${LAYER}`).concat(['occlusion|input', 'rise|input']);
     for (const line of lines) assert.deepEqual(Object.keys(line.combos).sort(), expected.sort());
+    // run.json keeps the method options given, so a rerun with other masks or windows never mixes.
+    assert.equal(JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8')).masks, 16);
+    const other = await runCli(['eval', ...MODEL, '--annotations', path.join(dir, 'annotations.json'), '--methods', 'occlusion', '--window', '4', '--stride', '8', '--masks', '16', '--metrics', 'pointing', '--out', out]);
+    assert.equal(other.code, 1, other.stderr);
+    assert.match(other.stderr, /--out holds results made with window = 8, not 4/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -143,6 +143,7 @@ Examples:
         weighting: o.weighting,
         rule: o.rule ?? 'trapezoid', // RSI-Grad-CAM's default, as run.json has always recorded it
         baseline: o.baseline,
+        ...otherMethodOptions(o),
         ...metricChoice,
         ...(o.shard ? { shard: shardText(o.shard) } : {}),
       };
@@ -199,4 +200,11 @@ function numbers(text: string, option: string, ok: (v: number) => boolean, what:
 function choice<T extends string>(v: string, option: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(v)) throw new OptionError(`${option}: expected one of ${allowed.join(', ')}, got '${v}'`);
   return v as T;
+}
+
+/** Method options that change maps beyond those run.json always records: only those given. */
+function otherMethodOptions(o: EvalOpts): Record<string, unknown> {
+  const { window, stride, occlusionValue, masks, cell, keep, smooth, noiseSamples, noiseStdev, noiseType } = o;
+  const given = { window, stride, occlusionValue, masks, cell, keep, smooth, noiseSamples, noiseStdev, noiseType };
+  return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
 }

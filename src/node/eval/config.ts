@@ -41,6 +41,11 @@ export interface EvalSettings extends MetricSettingsChoice {
   weighting: string;
   rule: string;
   baseline: string;
+  /**
+   * The other method options given (occlusion's window, RISE's masks, smoothing, ...), each
+   * only when set, so folders written before they existed still match a run without them.
+   */
+  [methodOption: string]: unknown;
 }
 
 /**
