@@ -6,7 +6,8 @@ export class RsiGradCamError extends Error {
   /** Short machine-readable category. */
   readonly code: string;
   constructor(code: string, message: string) {
-    super(message);
+    // One line, always: messages quoting a parser's error (JSON.parse quotes the input) may carry newlines.
+    super(message.replace(/\s*\n\s*/g, ' '));
     this.name = new.target.name;
     this.code = code;
   }

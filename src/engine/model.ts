@@ -20,6 +20,7 @@ import { defaultLayer, infinitePadding, listLayers, resolveLayer, type LayerInfo
 import { NCHW, NHWC, inferLayouts, inputLayoutOf, permutation, toNchwShape } from './layout.js';
 import { dimProduct } from './graph/dims.js';
 import { applyTokenGrids, checkTokenOptions, patchGrid, type TokenGrid, type TokenOptions } from './tokens.js';
+import { checkInputSize, checkLogits, checkSignatures, unknownShapeError, validateGraph } from './graph/validate.js';
 
 /** Which class score is differentiated: the post-softmax probability or the logit. */
 export type ScoreMode = 'softmax' | 'logit';
@@ -128,6 +129,7 @@ export class Model {
       throw new ModelFormatError(`${source}: expected one image input, found ${original.inputs.length} (${original.inputs.map((i) => i.name).join(', ')})`);
     }
     const graph = cloneGraph(original);
+    validateGraph(graph, source);
     const input = graph.inputs[0]!;
     if (!input.shape || input.shape.length !== 4) {
       throw new ModelFormatError(`${source}: the input '${input.name}' has shape [${input.shape?.join(', ') ?? '?'}]; an image classifier takes [N, C, H, W]`);
@@ -302,19 +304,21 @@ function prepareGraph(graph: Graph, options: PrepareOptions, source: string, kee
   const size = options.inputSize;
   const fix = (i: number) => (size && i >= 2 ? size[i - 2] : undefined);
   input.shape = input.shape!.map((d, i) => (typeof d === 'number' || i === 0 ? d : fix(i) ?? d));
+  checkInputSize(input.name, input.shape, source);
   // Shape arithmetic (F.pad chains, 'same' padding from x.shape) becomes constants first:
   // shape inference needs pads and targets as constants. The batch stays symbolic.
   symbolicBatch(graph, source, fix);
   foldConstants(graph, source, keep);
   const pre = inferShapes(graph, source);
   upgradeOpset(graph, source, (t) => pre.get(t)?.shape);
+  let logits = options.logits ?? findLogits(graph);
+  checkLogits(graph, pre, logits, source);
   makeBatchable(graph, source, fix);
   let shapes = inferShapes(graph, source);
 
   const names = new NameScope(graph);
-  let logits = options.logits ?? findLogits(graph);
   const ls = shapes.get(logits)?.shape;
-  if (!ls) throw new ModelFormatError(`${source}: the shape of the logits '${logits}' is unknown`);
+  if (!ls) throw unknownShapeError(graph, shapes, logits, 'the logits', source);
   if (ls.length !== 2) {
     const k = dimProduct(ls.slice(1));
     if (typeof k !== 'number' || ls[0] !== BATCH) throw new ModelFormatError(`${source}: the output '${logits}' has shape [${ls.join(', ')}]; expected [N, classes]`);
@@ -330,6 +334,7 @@ function prepareGraph(graph: Graph, options: PrepareOptions, source: string, kee
   ];
   pruneUnused(graph);
   shapes = inferShapes(graph, source);
+  checkSignatures(graph, shapes, source);
   for (const o of graph.outputs) o.shape = shapes.get(o.name)?.shape;
   return { graph, shapes, logits, probs };
 }

@@ -241,8 +241,11 @@ export function floatTwin(original: Graph, source = 'model'): Graph {
         break;
       }
       default: {
-        if (node.inputs.some((t) => runtimeParams.has(t))) {
-          // The scale products of the integer patterns: the twin does not need them.
+        const param = node.inputs.find((t) => runtimeParams.has(t));
+        if (param) {
+          // The scale products of the integer patterns (Mul): the twin does not need them.
+          // Anything else reading a run-time scale or zero point has no float meaning.
+          if (op !== 'Mul') fail(node, `it reads the run-time quantization parameter '${param}', and the float twin has no rule for that`);
           for (const o of node.outputs) if (o) runtimeParams.add(o);
           break;
         }

@@ -13,6 +13,7 @@ import { attrFloat, attrInt, attrInts, attrTensor } from './attributes.js';
 import { constantNodeValue } from './graph-utils.js';
 import { inferNode, knownOfTensor, seedKnown, type Known } from './shape-inference.js';
 import { elementCount, emptyTyped, floatToHalf, halfToFloat } from './tensor-data.js';
+import { hasRequiredInputs } from './validate.js';
 import { ONNX_DATA_TYPES, type DataType, type Graph, type Node, type TensorData } from './types.js';
 
 /** Folded tensors larger than this stay in the graph (onnxruntime folds them itself). */
@@ -76,7 +77,7 @@ export function foldConstants(graph: Graph, source = 'model', keep: ReadonlySet<
 /** The node's outputs when every input is a constant and the op has an evaluator. */
 function evaluateNode(graph: Graph, node: Node, source: string): Value[] | undefined {
   const evaluate = evaluators[node.opType];
-  if (!evaluate) return undefined;
+  if (!evaluate || !hasRequiredInputs(node, graph.opset)) return undefined;
   const inputs: (Value | undefined)[] = [];
   for (const name of node.inputs) {
     if (!name) {

@@ -80,18 +80,24 @@ export function constantNodeValue(n: Node): TensorData | undefined {
   return undefined;
 }
 
-/** Remove nodes (and initializers) that no graph output depends on. */
-export function pruneUnused(graph: Graph): void {
-  const needed = new Set(graph.outputs.map((o) => o.name));
+/** The nodes `roots` depend on, in graph order (nodes in topological order), and every tensor they read. */
+export function upstream(graph: Graph, roots: Iterable<string>): { nodes: Node[]; tensors: Set<string> } {
+  const tensors = new Set(roots);
   const kept: Node[] = [];
   for (let i = graph.nodes.length - 1; i >= 0; i--) {
     const n = graph.nodes[i]!;
-    if (n.outputs.some((o) => needed.has(o))) {
+    if (n.outputs.some((o) => tensors.has(o))) {
       kept.push(n);
-      for (const inp of n.inputs) if (inp) needed.add(inp);
+      for (const inp of n.inputs) if (inp) tensors.add(inp);
     }
   }
-  graph.nodes = kept.reverse();
+  return { nodes: kept.reverse(), tensors };
+}
+
+/** Remove nodes (and initializers) that no graph output depends on. */
+export function pruneUnused(graph: Graph): void {
+  const { nodes, tensors: needed } = upstream(graph, graph.outputs.map((o) => o.name));
+  graph.nodes = nodes;
   for (const k of [...graph.initializers.keys()]) if (!needed.has(k)) graph.initializers.delete(k);
   graph.inputs = graph.inputs.filter((v) => needed.has(v.name));
 }

@@ -5,7 +5,8 @@
 import onnxProto from 'onnx-proto';
 import { ModelFormatError } from '../../errors.js';
 import { ONNX_DATA_TYPES, type Attribute, type DataType, type Graph, type Node, type OpsetImport, type Shape, type TensorData, type ValueInfo } from './types.js';
-import { emptyTyped, tensorToNumbers, typedFromBytes, typedToBytes } from './tensor-data.js';
+import { bytesPerElement, emptyTyped, tensorToNumbers, typedFromBytes, typedToBytes } from './tensor-data.js';
+import { MAX_TENSOR_ELEMENTS } from './node-checks.js';
 
 const { onnx } = onnxProto;
 
@@ -58,9 +59,16 @@ function tensorFromProto(t: onnxProto.onnx.ITensorProto, where: string, external
   }
   const dataType = dataTypeFromOnnx(t.dataType ?? 0, `${where}: tensor '${name}'`);
   const dims = (t.dims ?? []).map(num);
+  if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ModelFormatError(`${where}: tensor '${name}' has dims [${dims}]`);
   const count = dims.reduce((a, b) => a * b, 1);
+  // Before allocating: a corrupt file may declare absurd dims.
+  if (count > MAX_TENSOR_ELEMENTS) throw new ModelFormatError(`${where}: tensor '${name}' has dims [${dims}], ${count} values, over the limit of ${MAX_TENSOR_ELEMENTS}`);
   let data;
   if (t.rawData && t.rawData.length > 0) {
+    const size = bytesPerElement(dataType);
+    if (t.rawData.length !== count * size) {
+      throw new ModelFormatError(`${where}: tensor '${name}' holds ${t.rawData.length} bytes but its shape [${dims}] of ${dataType} needs ${count * size} (truncated file?)`);
+    }
     data = typedFromBytes(dataType, t.rawData);
   } else {
     data = emptyTyped(dataType, count);
@@ -237,7 +245,8 @@ export function parseOnnx(bytes: Uint8Array, source = 'model', external?: Extern
 /** Serialise to `.onnx` bytes (initializers as raw data). */
 export function serializeOnnx(graph: Graph): Uint8Array {
   const model: onnxProto.onnx.IModelProto = {
-    irVersion: Math.max(graph.irVersion, 8),
+    // 8 covers every opset onnxruntime runs; a newer IR stamped in the file could be one it refuses.
+    irVersion: 8,
     producerName: graph.producerName || 'rsi-grad-cam',
     opsetImport: [{ domain: '', version: graph.opset }, ...graph.otherOpsets],
     graph: {

@@ -9,6 +9,7 @@ import { broadcastShapes, dimDiv, dimMul, dimProduct, formatShape } from './dims
 import { tensorToNumbers } from './tensor-data.js';
 import { ONNX_DATA_TYPES, type DataType, type Dim, type Graph, type Node, type Shape, type TensorData, type ValueInfo } from './types.js';
 import { constantValue } from './graph-utils.js';
+import { checkNode, checkNodeOutputs } from './node-checks.js';
 
 /** What is known about a tensor during inference. */
 export interface Known {
@@ -579,8 +580,8 @@ export const microsoftShapeRules: Record<string, ShapeRule> = {
 };
 
 /** Shape rules exist for these ops. */
-export function hasShapeRule(op: string): boolean {
-  return op in shapeRules;
+export function hasShapeRule(op: string, domain = ''): boolean {
+  return domain === '' || domain === 'ai.onnx' ? op in shapeRules : domain === 'com.microsoft' && op in microsoftShapeRules;
 }
 
 /**
@@ -637,7 +638,11 @@ export function inferNode(graph: Graph, node: Node, known: Map<string, Known>, s
   let outs: Known[] | undefined;
   if (rule) {
     const required = node.opType === 'Constant' ? [] : [0];
-    if (required.every((i) => inputs[i]?.shape)) outs = rule(ctx);
+    if (required.every((i) => inputs[i]?.shape)) {
+      checkNode(ctx);
+      outs = rule(ctx);
+      checkNodeOutputs(ctx, outs);
+    }
   }
   node.outputs.forEach((o, i) => {
     if (!o) return;

@@ -205,6 +205,9 @@ export class Runtime {
     const opts: OrtCommon.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
+      // Errors reach the caller as exceptions; onnxruntime's own (coloured) log lines would
+      // only duplicate them on stderr, around the CLI's one-line message.
+      logSeverityLevel: 4,
     };
     if (this.options.threads) opts.intraOpNumThreads = this.options.threads;
     if (this.options.executionProviders) opts.executionProviders = this.options.executionProviders;
