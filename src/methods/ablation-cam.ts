@@ -40,6 +40,7 @@ export class AblationCam extends ChannelCam {
           {
             count: layer.channels,
             batchSize: p.batchSize(options, layer.channels),
+            source: p.model.source,
             fetch: [fed.outputs.score!],
             feeds: (start, n) => {
               const data = new Float32Array(n * per);

@@ -3,7 +3,7 @@
  * resolve the layers and targets, let the method compute channel weights (or the cam) per
  * layer, then cams and the heatmap.
  */
-import { OptionError } from '../errors.js';
+import { ModelFormatError, OptionError } from '../errors.js';
 import type { LayerInfo } from '../engine/layers.js';
 import { unknownTokenLayout } from '../engine/tokens.js';
 import type { BuildOptions, ScoreSpec } from '../engine/model.js';
@@ -13,7 +13,7 @@ import { normalizeMinMax } from '../image/float-map.js';
 import { AUGMENTATIONS, checkSmoothing, combineNoise, fixedTarget, flipWidth, noisyCopy } from './smoothing.js';
 import { checkOptionNames, type ExplanationMethod, type MethodCapabilities } from './method.js';
 import type { BuiltSession, ImagePrediction, Pipeline } from './pipeline.js';
-import { Evaluations, range, runBatches } from './runner.js';
+import { Evaluations, allFinite, range, runBatches } from './runner.js';
 import type { FloatTensor } from '../engine/runtime/runtime.js';
 import { resolveTargets, scoreSpecFor, type ResolvedTarget } from './targets.js';
 import type { CommonOptions, Explanation, LayerExplanation } from './types.js';
@@ -112,6 +112,10 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
       const perLayer: LayerExplanation[] = r.layers.map((m, li) => {
         const L = layers[li]!;
         const cam = options.smooth === 'eigen' ? this.eigenCam(m, L) : m.cam ? m.cam.map((v) => (v > 0 ? v : 0)) : weightedCam(m.activations, m.weights, L.channels, L.hw);
+        // Finite activations and weights can still overflow float32 in their sum (broken weights).
+        if (!allFinite(cam) || !allFinite(m.weights)) {
+          throw new ModelFormatError(`${model.source}: the cam at layer '${L.info.tensor}' overflows float32 (activations or gradients too large; broken weights?)`);
+        }
         return { layer: L.info.tensor, cam, camShape: [L.height, L.width], weights: m.weights, ...m.extra };
       });
       // One layer: its own fields at the top level. Several: the aggregate.
@@ -280,6 +284,7 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
       {
         count: which.length,
         batchSize: p.batchSize(ctx.options, which.length),
+        source: p.model.source,
         fetch,
         feeds: (start, n) => {
           const idx = which.slice(start, start + n);

@@ -54,6 +54,7 @@ export class LayerIntegratedGradients extends BaseCam<LayerIntegratedGradientsOp
         {
           count: 2,
           batchSize: 2,
+          source: p.model.source,
           fetch: [...expose.outputs.activations, expose.outputs.score!],
           feeds: () => p.feeds(p.stack([x, baselines[img]!], [0, 1]), [row, row], width),
           take: (r) => {
@@ -75,6 +76,7 @@ export class LayerIntegratedGradients extends BaseCam<LayerIntegratedGradientsOp
           {
             count: n,
             batchSize: p.batchSize(options, n),
+            source: p.model.source,
             fetch: [fed.outputs.gradients[0]!],
             feeds: (start, count) => {
               const data = new Float32Array(count * per);

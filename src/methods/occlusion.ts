@@ -93,6 +93,7 @@ export class Occlusion extends InputAttribution<OcclusionOptions> {
         {
           count: windows.length + 1,
           batchSize: p.batchSize(options, windows.length + 1),
+          source: p.model.source,
           fetch: [outputs.score!],
           feeds: (start, n) => {
             const data = new Float32Array(n * per);

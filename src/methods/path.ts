@@ -147,6 +147,7 @@ export function runPath(
     {
       count: path.points,
       batchSize,
+      source: pipeline.model.source,
       fetch,
       feeds: (start, n) => {
         const input = new Float32Array(n * per);

@@ -11,7 +11,7 @@ import type { EngineSession, FloatTensor, Runtime, SessionLease } from '../engin
 import { BATCH, FLOAT_TYPES } from '../engine/graph/types.js';
 import { consumers } from '../engine/graph/graph-utils.js';
 import { topK } from './cam.js';
-import { Evaluations, range, runBatches } from './runner.js';
+import { Evaluations, allFinite, range, runBatches } from './runner.js';
 import { resolveTargets } from './targets.js';
 import type { CommonOptions, Prediction } from './types.js';
 
@@ -178,6 +178,7 @@ export class Pipeline {
       {
         count: images.length,
         batchSize,
+        source: this.model.source,
         fetch: [outputs.probs, outputs.logits],
         feeds: (start, n) => this.feeds(this.stack(images, range(start, start + n)), via.score ? new Array<number>(n).fill(-1) : undefined, via.score ? this.model.scoreWidth(via.score) : undefined),
         take: (r, start, n) => {
@@ -318,7 +319,3 @@ export function assertFinite(data: Float32Array, what: string): void {
   }
 }
 
-function allFinite(data: Float32Array): boolean {
-  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false;
-  return true;
-}

@@ -93,6 +93,7 @@ export class Rise extends InputAttribution<RiseOptions> {
         {
           count: n,
           batchSize: p.batchSize(options, n),
+          source: p.model.source,
           fetch: [outputs.score!],
           feeds: (start, count) => {
             const ms = Array.from({ length: count }, (_, j) => masks.mask(start + j));

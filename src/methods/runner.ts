@@ -4,7 +4,7 @@
  * handed back in order, counted as model evaluations for progress, and cancelled between
  * batches when the caller's AbortSignal fires.
  */
-import { AbortError } from '../errors.js';
+import { AbortError, ModelFormatError } from '../errors.js';
 import type { EngineSession, FloatTensor } from '../engine/runtime/runtime.js';
 
 /**
@@ -50,9 +50,16 @@ export interface Batches {
   fetch: string[];
   /** Receives the outputs of items [start, start + n), in order. */
   take(out: Record<string, FloatTensor>, start: number, n: number): void | Promise<void>;
+  /** The model's path or URL, for the error raised when an output is NaN or infinite. */
+  source: string;
 }
 
-/** Runs every batch in order; returns the milliseconds spent. */
+/**
+ * Runs every batch in order; returns the milliseconds spent. Every output must be finite:
+ * inputs are (callers refuse NaN and infinite ones), so a NaN or infinite activation,
+ * gradient or score anywhere - at a baseline or path point too - means the model overflows
+ * or its weights are broken, and no explanation built on it would mean anything.
+ */
 export async function runBatches(session: EngineSession, b: Batches, evaluations: Evaluations): Promise<number> {
   const t0 = performance.now();
   for (let start = 0; start < b.count; start += b.batchSize) {
@@ -60,9 +67,17 @@ export async function runBatches(session: EngineSession, b: Batches, evaluations
     const n = Math.min(b.batchSize, b.count - start);
     const out = await session.run(b.feeds(start, n), b.fetch);
     await b.take(out, start, n);
+    if (!Object.values(out).every((t) => allFinite(t.data))) {
+      throw new ModelFormatError(`${b.source}: the model computes NaN or infinite values although its input is finite (overflow in the model or broken weights)`);
+    }
     evaluations.count(n);
   }
   return performance.now() - t0;
+}
+
+export function allFinite(data: Float32Array): boolean {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false;
+  return true;
 }
 
 /** start, start + 1, ..., end - 1. */

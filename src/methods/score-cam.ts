@@ -41,6 +41,7 @@ export class ScoreCam extends ChannelCam {
         await runBatches(built.session, {
           count: L.channels,
           batchSize: p.batchSize(options, L.channels),
+          source: p.model.source,
           fetch: [built.outputs.score!],
           feeds: (start, n) => {
             const data = new Float32Array(n * per);
