@@ -7,6 +7,7 @@
  */
 import { ModelFormatError } from '../../errors.js';
 import { BATCH } from '../../engine/graph/types.js';
+import { checkInputSize } from '../../engine/graph/validate.js';
 import { checkTrackedShapes, GraphBuilder, ktensor, storageShape, type KTensor } from '../tfjs/builder.js';
 import { findLogits, TFJS_INPUT_NAME, type TfjsImport } from '../tfjs/import.js';
 import { WeightStore } from '../tfjs/weights.js';
@@ -137,6 +138,7 @@ class GraphImporter {
     }
     if (c < 0) fail(`the input leaves its channel count open ([${shape!.join(', ')}])`);
     this.b.graph.inputs.push({ name: TFJS_INPUT_NAME, dataType: 'float32', shape: [BATCH, c, h, w] });
+    checkInputSize(TFJS_INPUT_NAME, this.b.graph.inputs[0]!.shape!, this.source);
     this.values.set(p.name, [{ kind: 'tensor', t: ktensor(TFJS_INPUT_NAME, [null, h, w, c]) }]);
     this.layerNames.set(p.name, TFJS_INPUT_NAME);
     return [h, w, c];

@@ -84,17 +84,16 @@ export function cfgAxis(ctx: LayerContext, fallback: number): number {
   return axis;
 }
 
-/** A pair such as kernel_size or strides, given as one int or a list of two. */
+/** A pair of sizes such as kernel_size or strides (positive integers), given as one int or a list of one or two. */
 export function cfgPair(ctx: LayerContext, key: string, fallback?: [number, number]): [number, number] {
   const v = ctx.layer.config[key];
   if (v === undefined || v === null) {
     if (fallback) return fallback;
     ctx.fail(`config '${key}' is missing`);
   }
-  if (typeof v === 'number') return [v, v];
-  if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) return [v[0], v[1]];
-  if (Array.isArray(v) && v.length === 1 && typeof v[0] === 'number') return [v[0], v[0]];
-  return ctx.fail(`config '${key}' must be an int or a pair, got ${JSON.stringify(v)}`);
+  const pair = typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 1 ? [v[0], v[0]] : v;
+  if (Array.isArray(pair) && pair.length === 2 && pair.every((x) => Number.isSafeInteger(x) && x >= 1)) return pair as [number, number];
+  return ctx.fail(`config '${key}' must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
 }
 
 /** Output size and [before, after] padding of one spatial axis, TensorFlow's rules. */

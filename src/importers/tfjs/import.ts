@@ -5,6 +5,7 @@
  */
 import { ModelFormatError } from '../../errors.js';
 import { BATCH, type Graph } from '../../engine/graph/types.js';
+import { checkInputSize } from '../../engine/graph/validate.js';
 import { checkTrackedShapes, GraphBuilder, ktensor, storageShape, type KTensor } from './builder.js';
 import { formatError, type LayerContext, type WeightOptions } from './context.js';
 import { layerConverters } from './layers/index.js';
@@ -92,6 +93,8 @@ class Importer {
     }
     const graph = this.b.graph;
     graph.inputs.push({ name: TFJS_INPUT_NAME, dataType: 'float32', shape: [BATCH, c, h, w] });
+    // Before any layer is built on it: an absurd size is named as the input's, not a layer's.
+    checkInputSize(TFJS_INPUT_NAME, graph.inputs[0]!.shape!, source);
 
     const outputs = this.buildModel(model, [ktensor(TFJS_INPUT_NAME, [null, h, w, c])], []);
     const seen = new Set<string>();
@@ -181,12 +184,7 @@ class Importer {
         }
         set(p.layer.name, p.node, this.callLayer(p.layer, xs as KTensor[], prefix));
       }
-      if (next.length === pending.length) {
-        const p = next[0]!;
-        const missing = p.refs.find((r) => !get(r))!;
-        const why = byName.has(missing.layer) ? `call ${missing.node} of layer '${missing.layer}' is never computed` : `there is no layer '${missing.layer}'`;
-        throw new ModelFormatError(`${this.source}: layer '${[...prefix, p.layer.name].join('/')}' cannot be connected: ${why}`);
-      }
+      if (next.length === pending.length) throw this.unconnectable(next, (r) => get(r) !== undefined, byName, prefix);
       pending = next;
     }
     return model.outputs.map((r) => {
@@ -194,6 +192,40 @@ class Importer {
       if (!t) throw new ModelFormatError(`${this.source}: model output '${r.layer}' (call ${r.node}) is never computed`);
       return t;
     });
+  }
+
+  /**
+   * Why none of the `stuck` layer calls can be made: following the first input each one
+   * lacks ends at a layer that does not exist, a call that is never made, or back at a call
+   * already on the way (a cycle).
+   */
+  private unconnectable(
+    stuck: { layer: LayerSpec; node: number; refs: TensorRef[] }[],
+    has: (r: TensorRef) => boolean,
+    byName: Map<string, LayerSpec>,
+    prefix: string[],
+  ): ModelFormatError {
+    const name = (layer: string) => [...prefix, layer].join('/');
+    const key = (layer: string, node: number) => `${layer}#${node}`;
+    const byCall = new Map(stuck.map((p) => [key(p.layer.name, p.node), p]));
+    const path: typeof stuck = [];
+    let p = stuck[0]!;
+    for (;;) {
+      path.push(p);
+      const missing = p.refs.find((r) => !has(r));
+      // A call whose inputs are all there waits for the layer's earlier calls.
+      const q = missing ? byCall.get(key(missing.layer, missing.node)) : stuck.find((x) => x.layer === p.layer);
+      if (!q) {
+        const why = byName.has(missing!.layer) ? `call ${missing!.node} of layer '${missing!.layer}' is never computed` : `there is no layer '${missing!.layer}'`;
+        return new ModelFormatError(`${this.source}: layer '${name(p.layer.name)}' cannot be connected: ${why}`);
+      }
+      const from = path.indexOf(q);
+      if (from >= 0) {
+        const cycle = [...path.slice(from), q].map((x) => `'${name(x.layer.name)}'`).join(' -> ');
+        return new ModelFormatError(`${this.source}: layer '${name(q.layer.name)}' is on a cycle of inbound nodes (${cycle}, each reading the next); a model graph must be acyclic`);
+      }
+      p = q;
+    }
   }
 
   private callLayer(layer: LayerSpec, inputs: KTensor[], prefix: string[]): KTensor[] {
