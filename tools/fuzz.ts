@@ -49,6 +49,8 @@ const runner = new CaseRunner(Number(values.timeout));
 if (values.log) writeFileSync(values.log, '');
 
 const byStatus = new Map<string, number>();
+/** Outcomes per model format (onnx, tfjs). */
+const byFormat = new Map<string, Map<string, number>>();
 const byKind = new Map<string, number>();
 const examples = new Map<string, string>();
 let okSame = 0;
@@ -66,6 +68,9 @@ try {
     if (r.stderr.trim()) r.message = `${r.message} [stderr: ${r.stderr.trim().slice(0, 200)}]`;
     const status = r.stderr.trim() && r.status !== 'crash' ? `${r.status}+stderr` : r.status;
     byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+    const format = c.seed.split(':')[0]!;
+    if (!byFormat.has(format)) byFormat.set(format, new Map());
+    byFormat.get(format)!.set(status, (byFormat.get(format)!.get(status) ?? 0) + 1);
     const kind = `${status}: ${r.status === 'ok' ? '' : messageKind(r.message, dir)}`;
     byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
     if (!examples.has(kind)) examples.set(kind, `${describe(c)} -> ${r.message.slice(0, 300)}`);
@@ -89,7 +94,12 @@ async function topOf(seedName: string): Promise<number | undefined> {
 const line = (k: string, v: number) => `${String(v).padStart(6)}  ${k}`;
 process.stdout.write(`\n${runs} cases from seed ${seed} in ${((performance.now() - t0) / 1000).toFixed(0)} s\n\nBy outcome:\n`);
 for (const [k, v] of [...byStatus].sort((a, b) => b[1] - a[1])) process.stdout.write(`${line(k, v)}\n`);
-process.stdout.write(`  (of the ok: ${okSame} with the unmutated model's top-1 class)\n\nBy kind of message:\n`);
+process.stdout.write(`  (of the ok: ${okSame} with the unmutated model's top-1 class)\n\nBy format:\n`);
+for (const [f, m] of byFormat) {
+  const n = [...m.values()].reduce((a, b) => a + b, 0);
+  process.stdout.write(`${line(f, n)}: ${[...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v} ${k}`).join(', ')}\n`);
+}
+process.stdout.write('\nBy kind of message:\n');
 for (const [k, v] of [...byKind].sort((a, b) => b[1] - a[1])) process.stdout.write(`${line(k, v)}\n`);
 const bad = [...examples].filter(([k]) => !/^(ok|user-error):/.test(k));
 if (bad.length) {

@@ -29,6 +29,8 @@ export interface ModelFiles {
 export const ONNX_SEEDS = [
   'vgg', 'resnet', 'mobilenetv2', 'densenet', 'variety_nhwc', 'variety_opset11_static', 'variety_upsample', 'variety_silu', 'variety_avgpool_head',
   'variety_opset12', 'variety_opset9', 'variety_opset7', 'variety_pad', 'variety_pad_same', 'quantized/qdq', 'quantized/qoperator', 'quantized/dynamic',
+  // tf2onnx's NHWC patterns (Transposes around each conv, Flatten head, in-model rescaling), one channel, opset 17.
+  'tf2onnx_transposes', 'tf2onnx_flatten', 'tf2onnx_rescaling', 'variety_gray', 'variety_opset17',
 ];
 /** TF.js Layers models (test/fixtures/tfjs) and graph models (test/fixtures/tfjs-graph). */
 export const TFJS_SEEDS = ['small', 'seq', 'graph/keras_fused', 'graph/fused_bn'];
