@@ -161,6 +161,68 @@ test('Conv: weight rank and channels against the input and group, kernel_shape, 
   }
 });
 
+/** Insert `n` after node `after`, reading its output and taking its place for the next node. */
+function insertAfter(g: Graph, after: string, n: (from: string, to: string) => Node): void {
+  const prev = find(g, after);
+  const from = `${prev.outputs[0]}/pre`;
+  const to = prev.outputs[0]!;
+  prev.outputs[0] = from;
+  g.nodes.splice(g.nodes.indexOf(prev) + 1, 0, n(from, to));
+}
+
+test('other ops: attribute values and weight shapes against the shapes that reach them', () => {
+  const bn = (scale: number[]) => (g: Graph) => {
+    for (const k of ['s', 'bb', 'm', 'v']) g.initializers.set(k, ramp(k === 's' ? scale : [4], 0.1));
+    g.initializers.set('v', float32Tensor([1, 1, 1, 1], [4]));
+    insertAfter(g, 'conv', (x, y) => node('bn', 'BatchNormalization', [x, 's', 'bb', 'm', 'v'], [y]));
+  };
+  const cases: [(g: Graph) => void, RegExp][] = [
+    // BatchNormalization statistics for 3 channels on a 4-channel map.
+    [bn([3]), /node 'bn' \(BatchNormalization\): scale \('s'\) has shape \[3\]; \[4\] is needed/],
+    // The classifier's weight for 3 features after a 4-channel pool.
+    [(g) => g.initializers.set('fw', ramp([5, 3])), /node 'fc' \(Gemm\): inputs \[N, 4\] and \[5, 3\] cannot be multiplied \(4 != 3\)/],
+    // Pooling whose pads are as large as its window (onnxruntime's kernels need them smaller).
+    [
+      (g) => insertAfter(g, 'relu', (x, y) => node('mp', 'MaxPool', [x], [y], { kernel_shape: A.ints([2, 2]), pads: A.ints([2, 2, 2, 2]) })),
+      /node 'mp' \(MaxPool\): pads \[2,2,2,2\] must be smaller than kernel_shape \[2,2\]/,
+    ],
+    [(g) => insertAfter(g, 'relu', (x, y) => node('mp', 'MaxPool', [x], [y], { kernel_shape: A.ints([0, 2]) })), /node 'mp' \(MaxPool\): kernel_shape \[0,2\] must be 2 positive integers/],
+    [(g) => insertAfter(g, 'relu', (x, y) => node('mp', 'MaxPool', [x], [y])), /node 'mp' \(MaxPool\): kernel_shape is missing/],
+    // A window larger than the map.
+    [(g) => insertAfter(g, 'relu', (x, y) => node('mp', 'MaxPool', [x], [y], { kernel_shape: A.ints([9, 9]) })), /node 'mp' \(MaxPool\): input \[N, 4, 8, 8\] is too small for kernel \[9,9\] \(output size 0\)/],
+    [(g) => insertAfter(g, 'relu', (x, y) => node('tr', 'Transpose', [x], [y], { perm: A.ints([0, 0, 1, 2]) })), /node 'tr' \(Transpose\): perm \[0,0,1,2\] is not a permutation of the 4 axes of \[N, 4, 8, 8\]/],
+    [
+      (g) => {
+        g.initializers.set('to', int64Tensor([0, 7, -1], [3]));
+        insertAfter(g, 'relu', (x, y) => node('rs', 'Reshape', [x, 'to'], [y]));
+      },
+      /node 'rs' \(Reshape\): cannot reshape \[N, 4, 8, 8\] to \[0, 7, -1\]/,
+    ],
+    [
+      (g) => {
+        g.initializers.set('to', int64Tensor([0, -1, -1], [3]));
+        insertAfter(g, 'relu', (x, y) => node('rs', 'Reshape', [x, 'to'], [y]));
+      },
+      /node 'rs' \(Reshape\): target shape \[0,-1,-1\] has more than one -1/,
+    ],
+    [(g) => insertAfter(g, 'relu', (x, y) => node('cat', 'Concat', [x, 'x'], [y], { axis: A.int(2) })), /node 'cat' \(Concat\): inputs \[N, 4, 8, 8\], \[N, 3, 8, 8\] do not fit together along axis 2/],
+    [(g) => insertAfter(g, 'relu', (x, y) => node('cat', 'Concat', [x, x], [y], { axis: A.int(4) })), /node 'cat' \(Concat\): axis 4 is out of range for rank 4/],
+    [(g) => (find(g, 'flat').attributes['axis'] = A.int(7)), /node 'flat' \(Flatten\): axis 7 is out of range for rank 4/],
+    [
+      (g) => {
+        g.initializers.set('scales', float32Tensor([1, 1, 0, 2], [4]));
+        insertAfter(g, 'relu', (x, y) => node('up', 'Resize', [x, '', 'scales'], [y], { mode: A.string('nearest') }));
+      },
+      /node 'up' \(Resize\): scales \[1,1,0,2\] must be 4 positive numbers/,
+    ],
+  ];
+  for (const [mutate, pattern] of cases) {
+    const g = classifier();
+    mutate(g);
+    refused(g, pattern);
+  }
+});
+
 test('signatures: attribute names and types, input counts, element types', () => {
   const cases: [(g: Graph) => void, RegExp][] = [
     [(g) => (find(g, 'conv').attributes['fuzz'] = A.int(1)), /node 'conv' \(Conv\): has an attribute 'fuzz', which Conv does not take/],

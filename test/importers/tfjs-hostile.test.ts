@@ -123,3 +123,26 @@ test('absurd input sizes are named as the input, before any layer is built on th
     /the input 'input' has shape \[N, 3, 100000, 100000\]; rsi-grad-cam accepts images of at most 16384 pixels a side/,
   );
 });
+
+test('huge declared weight shapes are refused from the sizes, before anything allocates', async () => {
+  const spec = (j: Json, name: string): Json => (j['weightsManifest'] as Json[]).flatMap((g) => g['weights'] as Json[]).find((w) => w['name'] === name)!;
+  await refused(
+    variant(LAYERS_MODEL, (j) => (spec(j, 'conv1/kernel')['shape'] = [2 ** 31, 3, 3, 8])),
+    /weight files 'group1-shard1of2\.bin', 'group1-shard2of2\.bin' hold 9668 bytes but the weights manifest needs 618475299428; the file is truncated/,
+  );
+  await refused(
+    variant(LAYERS_MODEL, (j) => (spec(j, 'conv1/kernel')['shape'] = [-1, 3, 3, 8])),
+    /weight 'conv1\/kernel' has shape \[-1,3,3,8\] in the weights manifest; its sizes must be non-negative integers$/,
+  );
+  await refused(
+    variant(LAYERS_MODEL, (j) => (spec(j, 'bn1/gamma')['shape'] = [null])),
+    /weight 'bn1\/gamma' has shape \[null\] in the weights manifest; its sizes must be non-negative integers$/,
+  );
+  await refused(
+    variant(GRAPH_MODEL, (j) => {
+      const c = (j['modelTopology'].node as Json[]).find((n) => n['op'] === 'Const' && n['attr']?.value?.tensor?.tensorShape?.dim?.length === 4)!;
+      c['attr'].value.tensor.tensorShape.dim[0].size = '100000000';
+    }),
+    /node '[^']+' \(Const\): the node declares shape \[100000000, 3, 3, 8\] but the weights manifest gives \[3, 3, 3, 8\]$/,
+  );
+});

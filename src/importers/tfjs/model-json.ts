@@ -94,6 +94,10 @@ export function parseManifest(m: unknown, source: string): ManifestGroup[] {
       if (!isObject(w) || typeof w['name'] !== 'string' || !Array.isArray(w['shape'])) {
         throw new ModelFormatError(`${source}: weightsManifest group ${gi} weight ${wi} needs 'name' and 'shape'`);
       }
+      const shape = w['shape'] as unknown[];
+      if (!shape.every((d) => (typeof d === 'number' || (typeof d === 'string' && d !== '')) && Number.isSafeInteger(Number(d)) && Number(d) >= 0)) {
+        throw new ModelFormatError(`${source}: weight '${w['name']}' has shape ${JSON.stringify(shape)} in the weights manifest; its sizes must be non-negative integers`);
+      }
       const q = w['quantization'];
       const spec: WeightSpec = { name: w['name'], shape: (w['shape'] as unknown[]).map(Number), dtype: String(w['dtype'] ?? 'float32') };
       if (isObject(q)) {
