@@ -10,7 +10,7 @@ import { A } from '../../src/engine/graph/attributes.js';
 import { parseOnnx, serializeOnnx } from '../../src/engine/graph/onnx-io.js';
 import { float32Tensor, int64Tensor } from '../../src/engine/graph/tensor-data.js';
 import type { Graph, Node, TensorData } from '../../src/engine/graph/types.js';
-import { MAX_INPUT_SIDE, MAX_OPSET, MAX_TENSOR_ELEMENTS } from '../../src/engine/graph/validate.js';
+import { MAX_INPUT_SIDE, MAX_OPSET, MAX_TENSOR_ELEMENTS, checkSignatures } from '../../src/engine/graph/validate.js';
 import { Model } from '../../src/engine/model.js';
 import { ModelFormatError } from '../../src/errors.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
@@ -236,6 +236,37 @@ test('signatures: attribute names and types, input counts, element types', () =>
     mutate(g);
     refused(g, pattern);
   }
+});
+
+test('newer opsets: attributes, inputs and element types added after the opset-17 table are accepted', async () => {
+  // Opset 18: ReduceMean takes its axes as an input and has noop_with_empty_axes.
+  const g = classifier();
+  g.opset = 18;
+  g.initializers.set('axes', int64Tensor([2, 3], [2]));
+  Object.assign(find(g, 'gap'), { opType: 'ReduceMean', inputs: ['r', 'axes'], attributes: { keepdims: A.int(1), noop_with_empty_axes: A.int(0) } });
+  const model = Model.prepare(g, { source: SRC });
+  const x = { data: Float32Array.from({ length: 3 * 8 * 8 }, (_, i) => Math.cos(i)), dims: [1, 3, 8, 8] };
+  const built = model.build({});
+  const ref = Model.prepare(classifier(), { source: SRC }).build({});
+  const got = (await runGraph(built.graph, { x }))[built.outputs.logits]!.data;
+  const want = (await runGraph(ref.graph, { x }))[ref.outputs.logits]!.data;
+  assert.equal(got.length, 5);
+  got.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-5, `logit ${i}: ${v} vs ${want[i]} (GlobalAveragePool)`));
+  // Opset 21: int16 and blocked dequantization (block_size); at opset 17 both are refused.
+  const dq = (opset: number) => {
+    const q = classifier();
+    q.opset = opset;
+    q.initializers.set('wq', { dataType: 'int16', dims: [4, 3, 3, 3], data: Int16Array.from({ length: 108 }, (_, i) => (i % 7) - 3) });
+    q.initializers.set('ws', float32Tensor([0.1], []));
+    q.initializers.delete('w');
+    q.nodes.unshift(node('dq', 'DequantizeLinear', ['wq', 'ws'], ['w'], opset > 17 ? { block_size: A.int(0) } : {}));
+    return q;
+  };
+  refused(dq(17), /node 'dq' \(DequantizeLinear\): input 0 \('wq'\) is int16; DequantizeLinear takes int32, int8, uint8 there/);
+  const q = dq(17);
+  find(q, 'dq').attributes['block_size'] = A.int(0);
+  refused(q, /node 'dq' \(DequantizeLinear\): has an attribute 'block_size', which DequantizeLinear does not take/);
+  assert.doesNotThrow(() => checkSignatures(dq(21), new Map([['wq', { dataType: 'int16', shape: [4, 3, 3, 3] }]]), SRC));
 });
 
 test('sizes: absurd inputs and intermediate tensors are refused before anything allocates', () => {

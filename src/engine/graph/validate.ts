@@ -232,15 +232,25 @@ export function hasRequiredInputs(node: Node, opset: number): boolean {
   return true;
 }
 
-/** Attributes added after opset 17 (the generated table's version), for newer graphs. */
+/**
+ * Attributes added after opset 17 (the generated table's version), for newer graphs, from the
+ * ONNX changelog: opset 18 (Reduce*, LpPool, Resize, Split), 19 (AveragePool, Cast, CastLike,
+ * QuantizeLinear), 21 and 23 (blocked quantization, output types).
+ */
+const REDUCE_18 = ['ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSumSquare'];
 const NEWER_ATTRS: Record<string, Record<string, string>> = {
+  ...Object.fromEntries(REDUCE_18.map((op) => [op, { noop_with_empty_axes: 'int' }])),
   Resize: { antialias: 'int', axes: 'ints', keep_aspect_ratio_policy: 'string' },
   Split: { num_outputs: 'int' },
+  LpPool: { ceil_mode: 'int', dilations: 'ints' },
   AveragePool: { dilations: 'ints' },
   Cast: { saturate: 'int', round_mode: 'string' },
+  CastLike: { saturate: 'int', round_mode: 'string' },
+  QuantizeLinear: { saturate: 'int', block_size: 'int', output_dtype: 'int', precision: 'int' },
+  DequantizeLinear: { block_size: 'int', output_dtype: 'int' },
 };
 /** Inputs added after opset 17 (axes of the Reduce ops and Pad): the new maximum count. */
-const NEWER_MAX_INPUTS: Record<string, number> = { ReduceMax: 2, ReduceMin: 2, ReduceMean: 2, ReduceProd: 2, ReduceL2: 2, Pad: 4 };
+const NEWER_MAX_INPUTS: Record<string, number> = { ...Object.fromEntries(REDUCE_18.map((op) => [op, 2])), Pad: 4 };
 
 /**
  * onnxruntime's com.microsoft quantized operators that have shape rules: input/output counts
@@ -295,15 +305,18 @@ function checkSignature(node: Node, s: OpSchema, opset: number, shapes: Map<stri
   for (const [name, want] of Object.entries(attrs)) {
     if (want.endsWith('!') && !(name in node.attributes)) fail(`the required attribute '${name}' is missing`);
   }
-  // Element types: each input's type is allowed for its parameter, and inputs sharing a parameter agree.
+  // Element types: each input's type is allowed for its parameter, and inputs sharing a parameter
+  // agree. Newer opsets widen the table's (opset 17) type lists (int16 and 4-bit quantization,
+  // bfloat16, ...), so there only the agreement is checked.
   const bound = new Map<string, DataType>();
   node.inputs.forEach((t, i) => {
-    if (!t || s.inTypes.length === 0) return;
+    // Inputs past the table's (a newer opset's, such as the Reduce ops' axes) have no type there.
+    if (!t || s.inTypes.length === 0 || (i >= s.inTypes.length && !s.variadic)) return;
     const dt = shapes.get(t)?.dataType;
     if (!dt) return;
     const param = s.inTypes[Math.min(i, s.inTypes.length - 1)]!;
     const allowed = s.types[param];
-    if (allowed && !allowed.includes(dt)) fail(`input ${i} ('${t}') is ${dt}; ${node.opType} takes ${allowed.join(', ')} there`);
+    if (allowed && !newer && !allowed.includes(dt)) fail(`input ${i} ('${t}') is ${dt}; ${node.opType} takes ${allowed.join(', ')} there`);
     const prev = bound.get(param);
     if (prev && prev !== dt) fail(`input ${i} ('${t}') is ${dt} but an earlier input of the same type is ${prev}`);
     bound.set(param, dt);
