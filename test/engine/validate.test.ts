@@ -252,6 +252,13 @@ test('newer opsets: attributes, inputs and element types added after the opset-1
   const want = (await runGraph(ref.graph, { x }))[ref.outputs.logits]!.data;
   assert.equal(got.length, 5);
   got.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-5, `logit ${i}: ${v} vs ${want[i]} (GlobalAveragePool)`));
+  // The axes attribute those opsets took away (found by the fuzzer: onnxruntime's 'Unrecognized attribute', exit 2).
+  const old = classifier();
+  old.opset = 18;
+  Object.assign(find(old, 'gap'), { opType: 'ReduceMean', inputs: ['r'], attributes: { axes: A.ints([2, 3]), keepdims: A.int(1) } });
+  refused(old, /node 'gap' \(ReduceMean\): has an attribute 'axes', which ReduceMean takes as an input since opset 18 \(the model declares opset 18\)$/);
+  old.opset = 17;
+  assert.ok(Model.prepare(old, { source: SRC }));
   // Opset 21: int16 and blocked dequantization (block_size); at opset 17 both are refused.
   const dq = (opset: number) => {
     const q = classifier();

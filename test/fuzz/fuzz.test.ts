@@ -69,6 +69,24 @@ test(`${RUNS} mutated models: a clear error or a plausible explanation, never an
   assert.ok((counts.get('ok') ?? 0) > RUNS / 50, JSON.stringify([...counts]));
 });
 
+/** Cases tools/fuzz.ts found (seed and run in the comment), each once an internal error. */
+const FOUND: [string, FuzzCase, RegExp][] = [
+  [
+    // --runs 10000 --seed 2026, case 8598: onnxruntime's "Unrecognized attribute: axes for operator ReduceMean", exit 2.
+    'tf2onnx graph declared opset 18 with ReduceMean axes as an attribute',
+    { seed: 'onnx:tf2onnx_transposes', mutations: [{ kind: 'graph', op: 'opset', pick: 0.21327869035303593, value: 0.5719685088843107 }] },
+    /node '[^']+' \(ReduceMean\): has an attribute 'axes', which ReduceMean takes as an input since opset 18/,
+  ],
+];
+
+test('cases the fuzzer found at larger sizes stay clear errors', async () => {
+  for (const [what, c, pattern] of FOUND) {
+    const r = await run(c);
+    assert.equal(r.status, 'user-error', `${what}: ${r.status}: ${r.message}`);
+    assert.match(r.message, pattern, what);
+  }
+});
+
 /** A case through the CLI: `explain` with Grad-CAM. */
 async function cli(c: FuzzCase) {
   const dir = path.join(work, `cli-${c.seed.replace(':', '-')}-${c.mutations.map((m) => (m.kind === 'graph' || m.kind === 'json' ? m.op : m.kind)).join('-')}`);

@@ -251,6 +251,8 @@ const NEWER_ATTRS: Record<string, Record<string, string>> = {
 };
 /** Inputs added after opset 17 (axes of the Reduce ops and Pad): the new maximum count. */
 const NEWER_MAX_INPUTS: Record<string, number> = { ...Object.fromEntries(REDUCE_18.map((op) => [op, 2])), Pad: 4 };
+/** Attributes that became inputs after opset 17 (onnxruntime refuses them there): since which opset. */
+const MOVED_ATTRS: Record<string, [string, number]> = Object.fromEntries(REDUCE_18.map((op) => [op, ['axes', 18]]));
 
 /**
  * onnxruntime's com.microsoft quantized operators that have shape rules: input/output counts
@@ -295,6 +297,10 @@ function checkSignature(node: Node, s: OpSchema, opset: number, shapes: Map<stri
   const nOut = count(node.outputs);
   if (nOut < s.out[0] || (s.out[1] >= 0 && nOut > s.out[1])) fail(`has ${nOut} outputs; ${node.opType} gives ${range(s.out[0], s.out[1])}`);
   const attrs = { ...s.attrs, ...(newer ? NEWER_ATTRS[node.opType] : undefined) };
+  const moved = MOVED_ATTRS[node.opType];
+  if (moved && opset >= moved[1] && moved[0] in node.attributes) {
+    fail(`has an attribute '${moved[0]}', which ${node.opType} takes as an input since opset ${moved[1]} (the model declares opset ${opset})`);
+  }
   for (const [name, a] of Object.entries(node.attributes)) {
     const want = attrs[name];
     if (want === undefined) fail(`has an attribute '${name}', which ${node.opType} does not take`);
