@@ -66,7 +66,8 @@ function finiteIn(a: ArrayLike<number>, lo = -Infinity, hi = Infinity): boolean 
 /** Run the real load + explain path on the model at `entry` (in `dir`) and classify what happens. */
 export async function evaluate(entry: string, dir: string, image: string, steps = 3): Promise<Outcome> {
   let stage = 'load';
-  const runtime = createNodeRuntime({ threads: 1 });
+  // No session cache on disk: thousands of throwaway models would fill it.
+  const runtime = createNodeRuntime({ threads: 1, sessionCache: false });
   try {
     const classifier = await loadModel(entry, { runtime, preprocess: 'imagenet' });
     try {

@@ -18,7 +18,7 @@ import { FIXTURES } from '../helpers/fixtures.js';
 const LAYERS_MODEL = path.resolve(FIXTURES, '..', 'tfjs', 'small');
 const GRAPH_MODEL = path.resolve(FIXTURES, '..', 'tfjs-graph', 'keras_fused');
 const work = mkdtempSync(path.join(os.tmpdir(), 'tfjs-hostile-'));
-const runtime = createNodeRuntime({ threads: 1 });
+const runtime = createNodeRuntime({ threads: 1, sessionCache: false });
 after(async () => {
   await runtime.dispose();
   rmSync(work, { recursive: true, force: true });
