@@ -77,6 +77,12 @@ const FOUND: [string, FuzzCase, RegExp][] = [
     { seed: 'onnx:tf2onnx_transposes', mutations: [{ kind: 'graph', op: 'opset', pick: 0.21327869035303593, value: 0.5719685088843107 }] },
     /node '[^']+' \(ReduceMean\): has an attribute 'axes', which ReduceMean takes as an input since opset 18/,
   ],
+  [
+    // --runs 10000 --seed 7, case 8170: onnxruntime's "Type 'tensor(int64)' of input parameter (..._scale) of operator (QLinearAdd) ... is invalid", exit 2.
+    'a com.microsoft QLinearAdd whose output scale became int64',
+    { seed: 'onnx:quantized/qoperator', mutations: [{ kind: 'graph', op: 'initializerType', pick: 0.532540824264288, value: 0.00019307155162096024 }] },
+    /node '[^']+' \(QLinearAdd\): scale \('[^']+'\) is int64; quantization scales are float32$/,
+  ],
 ];
 
 test('cases the fuzzer found at larger sizes stay clear errors', async () => {

@@ -119,11 +119,17 @@ function matDim(c: ShapeContext, a: Dim | undefined, b: Dim | undefined, sa: Sha
   if (isNum(a) && isNum(b) && a !== b) c.fail(`inputs ${fmt(sa)} and ${fmt(sb)} cannot be multiplied (${a} != ${b})`);
 }
 
-/** Quantization scales (inputs `at`, when constant) must be positive finite numbers; onnxruntime fails on others. */
+/**
+ * Quantization scales (inputs `at`) must be floating point (float32 for onnxruntime's
+ * com.microsoft ops) and, when constant, positive finite numbers; onnxruntime fails on others.
+ */
 const scales =
   (...at: number[]): Check =>
   (c) => {
+    const types = c.node.domain === 'com.microsoft' ? ['float32'] : ['float32', 'float16'];
     for (const i of at) {
+      const dt = c.node.inputs[i] ? c.inputs[i]?.dataType : undefined;
+      if (dt && !types.includes(dt)) c.fail(`scale ('${c.node.inputs[i]}') is ${dt}; quantization scales are ${types.join(' or ')}`);
       const v = c.node.inputs[i] ? c.values(i) : undefined;
       if (v && !v.every((x) => isNum(x) && Number.isFinite(x) && x > 0)) c.fail(`scale ('${c.node.inputs[i]}') is [${v.slice(0, 4).join(', ')}${v.length > 4 ? ', ...' : ''}]; quantization scales must be positive`);
     }
