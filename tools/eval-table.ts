@@ -170,8 +170,7 @@ async function main(argv: string[]): Promise<void> {
 
   if (diff) {
     const others = cols.filter((c) => c.label !== diff && cols.some((r) => r.label === diff && r.layer === c.layer));
-    const d = head(others);
-    d[0] = d[0]!.replace(/\| (\S+) (@\S+) /g, `| $1 − ${diff} $2 `);
+    const d = [`| metric | ${others.map((c) => `${c.label} − ${diff} ${short(c.layer)}`).join(' | ')} |`, `|---|${others.map(() => '---|').join('')}`];
     for (const m of metricOrder) {
       const cells = others.map((c) => {
         const ref = cols.find((r) => r.label === diff && r.layer === c.layer)!;
@@ -180,7 +179,7 @@ async function main(argv: string[]): Promise<void> {
         const ci = meanCi(imgs.map((i) => c.values.get(i)!.get(m)! - ref.values.get(i)!.get(m)!));
         return `${fmt(ci.mean)} ± ${fmt((ci.high - ci.low) / 2)} (${imgs.length})`;
       });
-      if (cells.some(Boolean)) d.push(`| ${m} ${ARROWS[better.get(m)!]} | | ${cells.join(' | ')} |`);
+      if (cells.some(Boolean)) d.push(`| ${m} ${ARROWS[better.get(m)!]} | ${cells.join(' | ')} |`);
     }
     process.stdout.write(`\nPaired differences from ${diff} (mean ± half-width, (n)):\n\n${d.join('\n')}\n`);
   }
