@@ -8,6 +8,23 @@ import {
 } from '../../src/core.js';
 import type { Backend, BackendSummary, OrtUrls, ExplainRequest, MethodResult, ModelSummary, NamedBytes, PhotoData, PhotoPredictions, Reply, Request } from './protocol.js';
 
+/**
+ * Memory budget of one batch in the page (the library's default is 512 MiB). The wasm heap
+ * holds 4 GB and the budget counts every activation twice (forward and backward), 2-4 times
+ * what onnxruntime really holds; onnxruntime-web's wasm kernels gain from larger batches where
+ * native ones do not (npm run bench:web: 51 MobileNet forwards 21% faster at batch 51 than at
+ * 17), so RSI-Grad-CAM's whole path (m = 50) goes in one batch on models of that size.
+ */
+const PAGE_MEMORY_BUDGET_MB = 2048;
+/** At most this many items per batch, so progress and cancel come at least that often. */
+const PAGE_MAX_BATCH = 64;
+
+/** Items per batch in the page: what fits its budget, at most PAGE_MAX_BATCH, at least one. */
+function pageBatch(c: Classifier): number {
+  const budget = Math.max(PAGE_MEMORY_BUDGET_MB, c.pipeline.bytesPerItem() / 2 ** 20);
+  return c.pipeline.batchSize({ memoryBudgetMB: budget }, PAGE_MAX_BATCH);
+}
+
 /** Backward graphs for onnxruntime-web's WebGPU kernels (see RuleVariants). */
 const WEBGPU_VARIANTS = { maxPoolGradient: 'mask', depthwiseGradient: 'split' } as const;
 
@@ -236,6 +253,7 @@ async function runMethod(id: number, method: string, r: ExplainRequest): Promise
   const options: ExplainOptions = {
     method: method as ExplainOptions['method'],
     targets: r.target ?? { topK: 1 },
+    internalBatchSize: pageBatch(c),
     signal: abort.signal,
     onProgress: (done, total) => {
       evaluations = total;
@@ -280,7 +298,7 @@ async function benchForwards(count: number, batchSize?: number): Promise<number>
   const c = loaded.classifier;
   const base = c.blackBaseline();
   const points = Array.from({ length: count }, (_, i) => input!.map((v, j) => base[j]! + (i / (count - 1)) * (v - base[j]!)));
-  const batch = batchSize ?? c.pipeline.batchSize({}, count);
+  const batch = batchSize ?? Math.min(count, pageBatch(c));
   await c.pipeline.predict(points.slice(0, batch), batch);
   const t0 = performance.now();
   await c.pipeline.predict(points, batch);
