@@ -294,10 +294,20 @@ function buildMethodControls(summary: ModelSummary): void {
         const id = `o-${m.name}-${o.name}`;
         const preset = url.get(`${m.name}.${o.name}`) ?? String(o.default);
         const control =
-          o.kind === 'int'
-            ? h('input', { type: 'number', id, min: String(o.min ?? 1), max: String(o.max ?? 100000), step: '1', value: preset })
-            : h('select', { id }, ...o.choices!.map((c) => h('option', { value: c.value, selected: c.value === preset }, c.label)));
+          o.kind === 'choice'
+            ? h('select', { id }, ...o.choices!.map((c) => h('option', { value: c.value, selected: c.value === preset }, c.label)))
+            : h('input', {
+                type: 'number',
+                id,
+                ...(o.min !== undefined ? { min: String(o.min) } : {}),
+                ...(o.max !== undefined ? { max: String(o.max) } : {}),
+                step: o.kind === 'int' ? '1' : 'any',
+                value: preset,
+                // Empty: the method's own default, which may depend on the model (occlusion's window).
+                placeholder: 'auto',
+              });
         control.dataset.option = o.name;
+        if (o.description) control.title = o.description;
         control.addEventListener('change', markStale);
         opts.append(h('label', { htmlFor: id }, o.label, control));
       }
@@ -317,7 +327,7 @@ function methodOptions(m: MethodUi): Record<string, unknown> {
   for (const o of m.options) {
     const el = document.getElementById(`o-${m.name}-${o.name}`) as HTMLInputElement | HTMLSelectElement;
     if (el.value === '') continue;
-    out[o.name] = o.kind === 'int' ? Number(el.value) : el.value;
+    out[o.name] = o.kind === 'choice' ? el.value : Number(el.value);
   }
   return out;
 }
@@ -351,10 +361,13 @@ async function doExplain(): Promise<void> {
     showError('Choose at least one method.');
     return;
   }
-  for (const o of chosen.flatMap((m) => m.options.filter((x) => x.kind === 'int').map((x) => [m, x] as const))) {
-    const v = Number((document.getElementById(`o-${o[0].name}-${o[1].name}`) as HTMLInputElement).value);
-    if (!Number.isInteger(v) || v < (o[1].min ?? 1) || v > (o[1].max ?? Infinity)) {
-      showError(`${o[0].title}: ${o[1].label} must be a whole number from ${o[1].min ?? 1} to ${o[1].max}.`);
+  for (const [m, o] of chosen.flatMap((m) => m.options.filter((x) => x.kind !== 'choice').map((x) => [m, x] as const))) {
+    const text = (document.getElementById(`o-${m.name}-${o.name}`) as HTMLInputElement).value;
+    if (text === '') continue;
+    const v = Number(text);
+    const range = o.min !== undefined && o.max !== undefined ? ` from ${o.min} to ${o.max}` : o.min !== undefined ? ` of at least ${o.min}` : o.max !== undefined ? ` up to ${o.max}` : '';
+    if (!Number.isFinite(v) || (o.kind === 'int' && !Number.isInteger(v)) || v < (o.min ?? -Infinity) || v > (o.max ?? Infinity)) {
+      showError(`${m.title}: ${o.label} must be a ${o.kind === 'int' ? 'whole number' : 'number'}${range}.`);
       return;
     }
   }

@@ -1,59 +1,91 @@
 /**
  * How the page shows the library's methods. The worker lists every registered method with
  * its capabilities (a method added to the library appears here without a page change); each
- * gets a checkbox, and a control for every option it declares that the page knows how to
- * ask for. Titles and one-line descriptions are given for the built-in methods.
+ * gets a checkbox, and a control for every option it declares with `optionInfo` (an integer,
+ * a number or a choice). Titles come from the capabilities; one-line descriptions are given
+ * for the built-in methods.
  */
-import { DEFAULT_STEPS, DEFAULT_WEIGHTING, MAX_STEPS, STIELTJES_RULES, WEIGHTINGS } from '../../src/core.js';
 import type { MethodDescriptor } from './protocol.js';
 
 export interface OptionControl {
   /** The option's name in the method's options. */
   name: string;
   label: string;
-  kind: 'int' | 'choice';
+  kind: 'int' | 'number' | 'choice';
+  /** '' : the method's own default (computed from the model, e.g. occlusion's window). */
   default: string | number;
   choices?: { value: string; label: string }[];
   min?: number;
   max?: number;
+  /** The option's description (the control's tooltip). */
+  description?: string;
 }
 
 export interface MethodUi {
   name: string;
   title: string;
   description: string;
+  /** false: attributes to the input pixels (the layer picker does not apply). */
+  usesLayer: boolean;
   options: OptionControl[];
   checked: boolean;
 }
 
-const KNOWN: Record<string, { title: string; description: string }> = {
-  'rsi-grad-cam': { title: 'RSI-Grad-CAM', description: 'Gradients integrated along the path from a black image to the photo; complete up to the error shown.' },
-  gradcam: { title: 'Grad-CAM', description: 'Channel weights from the gradient at the photo (Selvaraju et al., 2017).' },
-  'gradcam++': { title: 'Grad-CAM++', description: 'Higher-order gradient weights; better with several objects.' },
-  xgradcam: { title: 'XGrad-CAM', description: 'Gradients weighted by normalised activations.' },
-  layercam: { title: 'LayerCAM', description: 'Element-wise positive gradients times activations.' },
-  hirescam: { title: 'HiResCAM', description: 'Element-wise gradients times activations, then summed.' },
-  ablationcam: { title: 'Ablation-CAM', description: 'Score drop when each channel is zeroed; no gradients (slow on large layers).' },
+const DESCRIPTIONS: Record<string, string> = {
+  'rsi-grad-cam': 'Gradients integrated along the path from a black image to the photo; complete up to the error shown.',
+  gradcam: 'Channel weights from the gradient at the photo (Selvaraju et al., 2017).',
+  'gradcam++': 'Higher-order gradient weights; better with several objects.',
+  xgradcam: 'Gradients weighted by normalised activations.',
+  layercam: 'Element-wise positive gradients times activations.',
+  hirescam: 'Element-wise gradients times activations, then summed.',
+  ablationcam: 'Score drop when each channel is zeroed; no gradients (slow on large layers).',
+  scorecam: 'Score of the photo masked by each upsampled channel; no gradients (one evaluation per channel).',
+  eigencam: 'First principal component of the activations; no gradients, no class.',
+  eigengradcam: 'First principal component of gradient-weighted activations.',
+  saliency: 'Absolute gradient of the score at each input pixel (Captum Saliency).',
+  'input-x-gradient': 'Input times its gradient, per pixel (Captum InputXGradient).',
+  ig: 'Integrated Gradients at the input pixels (Captum), with its convergence delta.',
+  'layer-ig': 'Integrated Gradients in the layer’s activations (Captum LayerIntegratedGradients).',
+  conductance: 'Layer conductance (Captum LayerConductance).',
+  occlusion: 'Score drop when a square window of the photo is greyed out, window by window (Captum Occlusion).',
+  rise: 'Score under random masks, averaged by where each mask kept the photo (RISE).',
+  'guided-backprop': 'Gradients through ReLUs that pass only positive gradients (Captum GuidedBackprop).',
+  'guided-gradcam': 'Guided backprop times the upsampled Grad-CAM (Captum GuidedGradCam).',
 };
 
 const SCORE_LABEL: Record<string, string> = { softmax: 'probability', logit: 'logit' };
 
-/** Controls for the options the page can ask for, by option name. */
+/** The form's label for an option name: 'occlusionValue' -> 'Occlusion value'. */
+function labelOf(name: string): string {
+  if (name === 'steps') return 'Steps m';
+  const words = name.replace(/([A-Z])/g, ' $1').toLowerCase();
+  return words[0]!.toUpperCase() + words.slice(1);
+}
+
+/** A control for an option the method describes (optionInfo); none for those a form cannot give (baselines, booleans). */
 function control(name: string, d: MethodDescriptor): OptionControl | undefined {
-  switch (name) {
-    case 'steps':
-      return { name, label: 'Steps m', kind: 'int', default: DEFAULT_STEPS, min: 1, max: MAX_STEPS };
-    case 'weighting':
-      return { name, label: 'Weighting', kind: 'choice', default: DEFAULT_WEIGHTING, choices: WEIGHTINGS.map((w) => ({ value: w, label: w === DEFAULT_WEIGHTING ? `${w} (default)` : w })) };
-    case 'rule':
-      return { name, label: 'Rule', kind: 'choice', default: STIELTJES_RULES[0]!, choices: STIELTJES_RULES.map((r) => ({ value: r, label: r })) };
-    case 'score':
+  if (name === 'score') {
+    return {
+      name,
+      label: 'Score',
+      kind: 'choice',
+      default: '',
+      choices: [{ value: '', label: `default (${SCORE_LABEL[d.defaultScore] ?? d.defaultScore})` }, ...Object.entries(SCORE_LABEL).map(([value, label]) => ({ value, label }))],
+    };
+  }
+  const info = d.optionInfo[name];
+  if (!info) return undefined;
+  const base = { name, label: labelOf(name), description: info.description };
+  switch (info.type) {
+    case 'integer':
+    case 'number':
+      return { ...base, kind: info.type === 'integer' ? 'int' : 'number', default: typeof info.default === 'number' ? info.default : '', min: info.min, max: info.max };
+    case 'choice':
       return {
-        name,
-        label: 'Score',
+        ...base,
         kind: 'choice',
-        default: '',
-        choices: [{ value: '', label: `default (${SCORE_LABEL[d.defaultScore] ?? d.defaultScore})` }, ...Object.entries(SCORE_LABEL).map(([value, label]) => ({ value, label }))],
+        default: String(info.default ?? info.choices?.[0] ?? ''),
+        choices: (info.choices ?? []).map((c) => ({ value: c, label: c === info.default ? `${c} (default)` : c })),
       };
     default:
       return undefined;
@@ -63,10 +95,11 @@ function control(name: string, d: MethodDescriptor): OptionControl | undefined {
 export function methodsUi(methods: MethodDescriptor[]): MethodUi[] {
   return methods.map((d) => ({
     name: d.name,
-    title: KNOWN[d.name]?.title ?? d.name,
-    description: KNOWN[d.name]?.description ?? '',
-    // Score is an option of every method; path options next (steps, rule), then the rest.
-    options: ['steps', 'weighting', 'score', 'rule'].filter((o) => o === 'score' || d.options.includes(o)).flatMap((o) => control(o, d) ?? []),
+    title: d.label || d.name,
+    description: DESCRIPTIONS[d.name] ?? '',
+    usesLayer: d.usesLayer,
+    // Its own options in the order it lists them, then the score (an option of every method).
+    options: [...d.options, 'score'].flatMap((o) => control(o, d) ?? []),
     checked: d.name === 'rsi-grad-cam' || d.name === 'gradcam',
   }));
 }

@@ -1,5 +1,5 @@
 /** Messages between the page and the engine worker. */
-import type { FitMode, InputSpec, LayerListing, Prediction, PresetName } from '../../src/core.js';
+import type { FitMode, InputSpec, LayerListing, OptionInfo, Prediction, PresetName } from '../../src/core.js';
 
 export type Backend = 'wasm' | 'webgpu';
 
@@ -45,8 +45,16 @@ export type Request =
 /** A registered method as the page needs it (from its capabilities). */
 export interface MethodDescriptor {
   name: string;
+  /** Display name from the method's capabilities. */
+  label: string;
+  /** false: attributes to the input pixels, takes no layer. */
+  usesLayer: boolean;
+  /** Where its map lies: the layer's grid or the input's pixels. */
+  mapAt: 'layer' | 'input';
   /** Option names it takes besides the common ones. */
   options: string[];
+  /** How to ask for the options a user sets (the rest are for programs). */
+  optionInfo: Record<string, OptionInfo>;
   hasCompleteness: boolean;
   defaultScore: string;
 }
@@ -94,6 +102,8 @@ export interface MethodResult {
   relativeCompletenessError?: number;
   pathTrace?: { alphas: number[]; scores: number[]; runningSum: number[] };
   backend: Backend;
+  /** false: an attribution to the input pixels (no layer). */
+  usesLayer: boolean;
 }
 
 export type Reply =

@@ -61,7 +61,7 @@ export function createTile(method: string, title: string, photo: ImageData, hove
       drawOverlay(canvas, photo, r, d);
       body.replaceChildren();
       const target = r.json.target as { index: number; label: string };
-      body.append(h('div', {}, `class `, h('b', {}, target.label), ` · p = ${(r.json.probability as number).toFixed(3)} · layer ${String(r.json.layer)}`));
+      body.append(h('div', {}, `class `, h('b', {}, target.label), ` · p = ${(r.json.probability as number).toFixed(3)} · ${r.usesLayer ? `layer ${String(r.json.layer)}` : 'input pixels'}`));
       if (r.completenessError !== undefined) {
         const rel = r.relativeCompletenessError!;
         body.append(

@@ -184,7 +184,18 @@ function summary(): ModelSummary {
     loadMs: l.loadMs,
     methods: methodNames().map((name) => {
       const caps = c.method(name).capabilities;
-      return { name, options: [...caps.options], hasCompleteness: caps.hasCompleteness, defaultScore: caps.defaultScore };
+      // Plain data for postMessage (choices may be a registry's live array).
+      const optionInfo = Object.fromEntries(Object.entries(caps.optionInfo ?? {}).map(([k, v]) => [k, { ...v, choices: v.choices && [...v.choices] }]));
+      return {
+        name,
+        label: caps.label,
+        usesLayer: caps.usesLayer !== false,
+        mapAt: caps.mapAt ?? 'layer',
+        options: [...caps.options],
+        optionInfo,
+        hasCompleteness: caps.hasCompleteness,
+        defaultScore: caps.defaultScore,
+      };
     }),
   };
 }
@@ -284,6 +295,7 @@ async function runMethod(id: number, method: string, r: ExplainRequest): Promise
     relativeCompletenessError: e!.relativeCompletenessError,
     pathTrace: e!.pathTrace,
     backend,
+    usesLayer: c.method(method).capabilities.usesLayer !== false,
   };
 }
 
