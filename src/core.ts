@@ -21,6 +21,10 @@ export { BaseCam, type CamLayer, type LayerMaps, type ImageResult, type MethodCo
 export { checkOptionNames, optionsFor, gradientCapabilities, inputCapabilities, type ExplanationMethod, type MethodCapabilities, type MethodFactory, type OptionInfo } from './methods/method.js';
 export { Evaluations, runBatches, type Batches } from './methods/runner.js';
 export { inputPaths, baselineFor, runPath, checkPathOptions, PATH_OPTIONS, PATH_OPTION_INFO, DEFAULT_STEPS, type PathOptions, type InputPath } from './methods/path.js';
+export {
+  PathRefinement, refinePaths, refineGroups, checkAdaptiveOptions, relativeHeatmapChanges, scoreScale, ADAPTIVE_OPTIONS, DEFAULT_TOLERANCE, DEFAULT_MAX_EVALUATIONS, INITIAL_POINTS,
+  type AdaptiveStepsOptions, type RefineSpec, type RefinedPath, type RefinedImage,
+} from './methods/adaptive.js';
 export { GradCam, type GradCamOptions } from './methods/gradcam.js';
 export { GradientCam, type GradientMaps } from './methods/gradient-cam.js';
 export { GradCamPlusPlus } from './methods/gradcam-plus-plus.js';

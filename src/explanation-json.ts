@@ -44,12 +44,20 @@ export function explanationJson(c: Classifier, e: Explanation, ctx: ExplanationJ
     ...(several ? {} : attributions(e)),
     completenessError: e.completenessError,
     relativeCompletenessError: e.relativeCompletenessError,
+    // Path methods: model evaluations along the path and the estimated error (steps 'auto': with its tolerance and whether the cap stopped it).
+    evaluations: e.evaluations,
+    estimatedError: e.estimatedError,
+    estimatedHeatmapError: e.estimatedHeatmapError,
+    estimatedCompletenessError: e.estimatedCompletenessError,
+    tolerance: e.tolerance,
+    evaluationCapReached: e.evaluationCapReached,
     baselineScore: e.baselineScore,
     // Several layers: each one's cam and weights (the top-level cam is their aggregate at the input size).
     layers: several
       ? e.layers.map((l) => ({
           layer: l.layer, layerModules: modules(l.layer), camShape: l.camShape, cam: Array.from(l.cam), weights: Array.from(l.weights), ...attributions(l),
           completenessError: l.completenessError, relativeCompletenessError: l.relativeCompletenessError,
+          estimatedError: l.estimatedError, estimatedHeatmapError: l.estimatedHeatmapError, estimatedCompletenessError: l.estimatedCompletenessError,
         }))
       : undefined,
     fit: ctx.fit,

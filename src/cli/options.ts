@@ -8,6 +8,7 @@ import type { ExplanationMethod } from '../methods/method.js';
 import { CAPTUM_RULES, MAX_STEPS, STIELTJES_RULES } from '../methods/quadrature.js';
 import { MAX_RISE_MASKS } from '../methods/rise.js';
 import { MAX_NOISE_SAMPLES, NOISE_TYPES, SMOOTH_MODES, type NoiseType, type SmoothMode } from '../methods/smoothing.js';
+import { DEFAULT_MAX_EVALUATIONS, DEFAULT_TOLERANCE, INITIAL_POINTS } from '../methods/adaptive.js';
 import { DEFAULT_WEIGHTING, WEIGHTINGS, type Weighting } from '../methods/weightings.js';
 import type { Classifier } from '../classifier.js';
 import type { Target } from '../methods/targets.js';
@@ -34,7 +35,9 @@ export function addMethodOptions(cmd: Command): Command {
   return cmd
     .option('--layer <name>', 'target layer: tensor name, node name or module path (default: last conv layer); a,b,c: several layers, their cams averaged as pytorch-grad-cam does')
     .option('-t, --target <target>', 'what to explain: top1, top2, ..., a class index or label, a-b (contrast), a+b (sum), sigmoid:K (unit); see below', 'top1')
-    .option('--steps <n>', `path methods: steps m (m + 1 points), at most ${MAX_STEPS}`, intArg('--steps', 1, MAX_STEPS), 50)
+    .option('--steps <n|auto>', `path methods: steps m (m + 1 points), at most ${MAX_STEPS}; auto: RSI-Grad-CAM refines the path where it matters until --tolerance is met`, stepsArg, 50)
+    .option('--tolerance <t>', `with --steps auto: the estimated relative error of the heatmap and the completeness sum to reach, in (0, 1] (default ${DEFAULT_TOLERANCE})`, toleranceArg)
+    .option('--max-evaluations <n>', `with --steps auto: the most model evaluations along one image's path (default ${DEFAULT_MAX_EVALUATIONS})`, intArg('--max-evaluations', INITIAL_POINTS, MAX_STEPS + 1))
     .addOption(new Option('--score <score>', 'score to differentiate (default: softmax for RSI-Grad-CAM, logit for Grad-CAM)').choices(['softmax', 'logit']))
     .addOption(new Option('--weighting <w>', 'RSI-Grad-CAM channel weights').choices(WEIGHTINGS).default(DEFAULT_WEIGHTING))
     .addOption(
@@ -76,7 +79,9 @@ export interface ModelOpts {
 export interface MethodOpts {
   layer?: string;
   target: string;
-  steps: number;
+  steps: number | 'auto';
+  tolerance?: number;
+  maxEvaluations?: number;
   score?: 'softmax' | 'logit';
   weighting: Weighting;
   rule?: string;
@@ -109,6 +114,17 @@ export function intArg(name: string, min: number, max = Number.MAX_SAFE_INTEGER)
   };
 }
 
+/** --steps: an integer m, or auto. */
+function stepsArg(v: string): number | 'auto' {
+  return v === 'auto' ? 'auto' : intArg('--steps', 1, MAX_STEPS)(v);
+}
+
+function toleranceArg(v: string): number {
+  const n = Number(v);
+  if (!(Number.isFinite(n) && n > 0 && n <= 1)) throw new OptionError(`--tolerance must be a number in (0, 1], got '${v}'`);
+  return n;
+}
+
 export function floatArg(name: string, lo: number, hi: number) {
   return (v: string): number => {
     const n = Number(v);
@@ -138,7 +154,7 @@ export function methodOption(): Option {
 
 /** The method flags by the option each sets (a method takes the ones it declares in its capabilities). */
 const METHOD_FLAGS = {
-  steps: '--steps', weighting: '--weighting', rule: '--rule', baseline: '--baseline', window: '--window', stride: '--stride', occlusionValue: '--occlusion-value',
+  steps: '--steps', tolerance: '--tolerance', maxEvaluations: '--max-evaluations', weighting: '--weighting', rule: '--rule', baseline: '--baseline', window: '--window', stride: '--stride', occlusionValue: '--occlusion-value',
   masks: '--masks', cell: '--cell', keep: '--keep',
 } as const;
 
@@ -149,7 +165,7 @@ const METHOD_FLAGS = {
 export function methodSettings(o: MethodOpts): { baseline: string; [option: string]: unknown } {
   // Ctrl-C cancels a running explanation between batches (the CLI then exits 130).
   return {
-    steps: o.steps, score: o.score, weighting: o.weighting, rule: o.rule, baseline: o.baseline, internalBatchSize: o.internalBatchSize,
+    steps: o.steps, tolerance: o.tolerance, maxEvaluations: o.maxEvaluations, score: o.score, weighting: o.weighting, rule: o.rule, baseline: o.baseline, internalBatchSize: o.internalBatchSize,
     window: o.window, stride: o.stride, occlusionValue: o.occlusionValue, masks: o.masks, cell: o.cell, keep: o.keep, seed: o.seed,
     smooth: o.smooth, noiseSamples: o.noiseSamples, noiseStdev: o.noiseStdev, noiseType: o.noiseType, signal: interruptSignal,
   };

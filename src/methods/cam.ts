@@ -4,6 +4,13 @@ import type { Prediction } from './types.js';
 
 /** cam = ReLU(sum_k w_k A_k) for activations `a` [C, H*W] (one image). */
 export function weightedCam(a: Float32Array, weights: Float32Array, channels: number, hw: number, offset = 0): Float32Array {
+  const cam = weightedChannelSum(a, weights, channels, hw, offset);
+  for (let j = 0; j < hw; j++) if (cam[j]! < 0) cam[j] = 0;
+  return cam;
+}
+
+/** sum_k w_k A_k, before the ReLU. */
+export function weightedChannelSum(a: Float32Array, weights: Float32Array, channels: number, hw: number, offset = 0): Float32Array {
   const cam = new Float32Array(hw);
   for (let k = 0; k < channels; k++) {
     const w = weights[k]!;
@@ -11,7 +18,6 @@ export function weightedCam(a: Float32Array, weights: Float32Array, channels: nu
     const base = offset + k * hw;
     for (let j = 0; j < hw; j++) cam[j]! += w * a[base + j]!;
   }
-  for (let j = 0; j < hw; j++) if (cam[j]! < 0) cam[j] = 0;
   return cam;
 }
 

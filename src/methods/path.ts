@@ -177,6 +177,19 @@ export interface LayerPathSums {
   /** A at the first point (the baseline) and the last (the image). */
   a0: Float32Array;
   aX: Float32Array;
+  /**
+   * Per stride asked for: the same sums over every stride-th point and the last (stride 2: the
+   * path at m/2 steps, for an error estimate), with their running totals by point index.
+   */
+  coarse: CoarsePathSums[];
+}
+
+/** The sums of a path over every `stride`-th of its points (and the last). */
+export interface CoarsePathSums {
+  stride: number;
+  sum: Float64Array;
+  integrals: Record<string, Float64Array>;
+  runningSum: Map<number, number>;
 }
 
 /**
@@ -194,13 +207,18 @@ export async function layerPathSums(
   batchSize: number,
   evaluations: Evaluations,
   integrands: Record<string, (g: number) => number> = {},
+  strides: readonly number[] = [],
 ): Promise<{ layers: LayerPathSums[]; alphas: number[]; scores: number[] }> {
   const { session, outputs } = built;
   const n = path.points;
-  const acc = sizes.map((size) => ({
-    size,
+  const accumulators = (size: number) => ({
     sum: new StieltjesAccumulator(size, rule),
     extra: Object.entries(integrands).map(([name, f]) => [name, new StieltjesAccumulator(size, rule, f)] as const),
+  });
+  const acc = sizes.map((size) => ({
+    size,
+    ...accumulators(size),
+    coarse: strides.map((stride) => ({ stride, ...accumulators(size), runningSum: new Map<number, number>() })),
     runningSum: [] as number[],
     a0: new Float32Array(0),
     aX: new Float32Array(0),
@@ -221,13 +239,27 @@ export async function layerPathSums(
         L.sum.add(a, g, j * L.size);
         for (const [, x] of L.extra) x.add(a, g, j * L.size);
         L.runningSum.push(L.sum.total);
+        const i = start + j;
+        for (const c of L.coarse) {
+          if (i % c.stride !== 0 && i !== n - 1) continue;
+          c.sum.add(a, g, j * L.size);
+          for (const [, x] of c.extra) x.add(a, g, j * L.size);
+          c.runningSum.set(i, c.sum.total);
+        }
         if (start + j === 0) L.a0 = a.slice(0, L.size);
         if (start + j === n - 1) L.aX = a.slice(j * L.size, (j + 1) * L.size);
       }
     });
   });
   return {
-    layers: acc.map((L) => ({ sum: L.sum.sum, integrals: Object.fromEntries(L.extra.map(([name, x]) => [name, x.sum])), runningSum: L.runningSum, a0: L.a0, aX: L.aX })),
+    layers: acc.map((L) => ({
+      sum: L.sum.sum,
+      integrals: Object.fromEntries(L.extra.map(([name, x]) => [name, x.sum])),
+      runningSum: L.runningSum,
+      a0: L.a0,
+      aX: L.aX,
+      coarse: L.coarse.map((c) => ({ stride: c.stride, sum: c.sum.sum, integrals: Object.fromEntries(c.extra.map(([name, x]) => [name, x.sum])), runningSum: c.runningSum })),
+    })),
     alphas,
     scores,
   };

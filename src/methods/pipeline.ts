@@ -246,8 +246,13 @@ export class Pipeline {
       }
       return n;
     }
-    const budget = Math.min(given ?? DEFAULT_MEMORY_BUDGET_MB, free ?? Infinity) * MiB;
+    const budget = this.memoryBudgetMB(options) * MiB;
     return Math.max(1, Math.min(limit, Math.floor(budget / per)));
+  }
+
+  /** The memory budget in MiB: `memoryBudgetMB` (default 512), lowered to the free memory the runtime reports. */
+  memoryBudgetMB(options: Pick<CommonOptions, 'memoryBudgetMB'>): number {
+    return Math.min(options.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB, this.runtime.options.freeMemoryMB?.() ?? Infinity);
   }
 
   /**

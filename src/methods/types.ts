@@ -71,6 +71,15 @@ export interface LayerExplanation {
    * last running sum is close to the last score minus the first).
    */
   pathTrace?: { alphas: number[]; scores: number[]; runningSum: number[] };
+  /**
+   * RSI-Grad-CAM: the estimated relative error of this layer's result, the larger of the
+   * heatmap's (L2, centred, where the cam is positive) and the completeness sum's (over the
+   * score's change along the path); what steps 'auto' compares with its tolerance. With fixed
+   * steps: m steps against m/2 (none for m < 2).
+   */
+  estimatedError?: number;
+  estimatedHeatmapError?: number;
+  estimatedCompletenessError?: number;
 }
 
 /** One image's explanation. Arrays are row-major; shapes are given beside them. */
@@ -104,8 +113,13 @@ export interface Explanation extends LayerExplanation {
   smoothing?: { mode: 'noise' | 'aug' | 'eigen'; copies: number; noiseType?: string };
   /** Path methods: the score at the baseline. */
   baselineScore?: number;
-  /** Path methods: number of intervals m (m + 1 points). */
+  /** Path methods: number of intervals m (m + 1 points; with steps 'auto', not of equal length). */
   steps?: number;
+  /** Path methods: model evaluations along this image's path (m + 1), besides the one prediction per image. */
+  evaluations?: number;
+  /** steps 'auto': the tolerance asked for, and whether the evaluation cap stopped the refinement before it was met. */
+  tolerance?: number;
+  evaluationCapReached?: boolean;
   /** Milliseconds spent on this image (its share of batched work). */
   timings: { explain: number };
 }

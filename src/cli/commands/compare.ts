@@ -18,6 +18,7 @@ import {
 import { progressBar } from '../progress.js';
 import { OptionError } from '../../errors.js';
 import { explanationWarning } from '../warnings.js';
+import { autoStepsNote } from '../steps-note.js';
 
 type CompareOpts = ModelOpts & MethodOpts & PictureOpts & { methods: string; layers?: string; out: string; tile: number; columns?: number };
 
@@ -51,6 +52,7 @@ export function registerCompare(program: Command): Command {
       const warnings: string[] = [];
       let photo: RgbImage | undefined;
       const bar = progressBar('compare', 'tiles');
+      const notes: string[] = [];
       try {
         // Decoded and fitted once for every method and layer.
         const prepared = await preparePhoto(classifier, image, o.fit);
@@ -69,6 +71,8 @@ export function registerCompare(program: Command): Command {
             const warning = explanationWarning(image, e, what, l);
             if (warning) warnings.push(warning);
           }
+          const note = autoStepsNote(`${image} ${method}`, e);
+          if (note) notes.push(note);
           for (const [li, layer] of layers.entries()) {
             const l = e.layers[li]!;
             const heat = layers.length === 1 || !own ? r.photoHeatmap : heatmapToPhoto({ width: iw, height: ih, data: camToHeatmap(l.cam, l.camShape, [ih, iw]) }, prepared.geometry);
@@ -80,6 +84,7 @@ export function registerCompare(program: Command): Command {
         bar.stop();
         await classifier.dispose();
       }
+      for (const n of notes) process.stderr.write(`${n}\n`);
       await mkdir(o.out, { recursive: true });
       // --columns: the photo and the methods' tiles wrapped n to a row (each caption names its method).
       const png = o.columns

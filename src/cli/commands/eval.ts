@@ -139,6 +139,8 @@ Examples:
         fit: o.fit ?? classifier.info.fit ?? 'stretch',
         target: o.target,
         steps: o.steps,
+        tolerance: o.tolerance,
+        maxEvaluations: o.maxEvaluations,
         score: o.score,
         weighting: o.weighting,
         rule: o.rule ?? 'trapezoid', // RSI-Grad-CAM's default, as run.json has always recorded it

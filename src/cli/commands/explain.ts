@@ -17,6 +17,7 @@ import { explanationWarning } from '../warnings.js';
 import { expandInputs } from '../../node/input-files.js';
 import { shardFolder, shardItems } from '../../node/shard.js';
 import { shardOption, type Shard } from '../shard.js';
+import { autoStepsNote, autoStepsSummary } from '../steps-note.js';
 
 type ExplainOpts = ModelOpts & MethodOpts & PictureOpts & { method: string; out: string; raw?: boolean; shard?: Shard };
 
@@ -56,6 +57,7 @@ Examples:
       const started = performance.now();
       const summaries: string[] = [];
       const warnings: string[] = [];
+      const notes: string[] = [];
       try {
         for (const [i, file] of images.entries()) {
           bar.update(path.basename(file), i, images.length);
@@ -69,15 +71,18 @@ Examples:
           const e = r.explanation;
           const what = e.objective.kind === 'class' ? classifier.label(e.target) : classifier.describeTarget(e.objective);
           const value = e.objective.kind === 'class' ? `p=${e.probability.toFixed(3)}` : `score=${e.score.toPrecision(4)}`;
-          summaries.push(`${file}: ${what} (${value}) -> ${stem}.png`);
+          summaries.push(`${file}: ${what} (${value})${autoStepsSummary(e)} -> ${stem}.png`);
           const warning = explanationWarning(file, e, what);
           if (warning) warnings.push(warning);
+          const note = autoStepsNote(file, e);
+          if (note) notes.push(note);
         }
         bar.update('', images.length, images.length);
       } finally {
         bar.stop();
         await classifier.dispose();
       }
+      for (const n of notes) process.stderr.write(`${n}\n`);
       for (const s of summaries) process.stdout.write(`${s}\n`);
       for (const w of warnings) process.stderr.write(`${w}\n`);
       process.stdout.write(`${images.length} image${images.length === 1 ? '' : 's'} explained with ${method} in ${((performance.now() - started) / 1000).toFixed(1)} s (model load ${(loadMs / 1000).toFixed(1)} s)\n`);

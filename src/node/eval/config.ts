@@ -35,8 +35,10 @@ export interface EvalSettings extends MetricSettingsChoice {
   fit: string;
   /** 'label', 'topK' or a class index / label as given. */
   target: string;
-  /** RSI-Grad-CAM. */
-  steps: number;
+  /** RSI-Grad-CAM: steps m or 'auto' (with its tolerance and evaluation cap when given). */
+  steps: number | 'auto';
+  tolerance?: number;
+  maxEvaluations?: number;
   score?: string;
   weighting: string;
   rule: string;

@@ -103,7 +103,8 @@ export async function comboMetrics(
   if (metrics.has('completeness') && classifier.method(explainOptions.method).capabilities.hasCompleteness) {
     out.completeness = [];
     for (const m of settings.completenessSteps) {
-      const [e] = await classifier.explain([image.input], { ...explainOptions, steps: m });
+      // Fixed steps m here, whatever the run's steps: no 'auto' options with them.
+      const [e] = await classifier.explain([image.input], { ...explainOptions, steps: m, tolerance: undefined, maxEvaluations: undefined });
       out.completeness.push(completenessPoint(m, e!.completenessError ?? NaN, e!.relativeCompletenessError));
     }
   }
