@@ -298,6 +298,32 @@ export abstract class BaseCam<O extends CommonOptions = CommonOptions> implement
     );
   }
 
+  /**
+   * The single-point loop (one forward + backward at each image, batched over images) of the
+   * gradient CAMs and Eigen-CAMs: `perLayer(a, g, L)` turns one image's activations `a` and
+   * gradients `g` ([C, H*W] each; g undefined when the session has none) at layer L into its maps.
+   */
+  protected async runAtImages(
+    ctx: MethodContext<O>,
+    perLayer: (a: Float32Array, g: Float32Array | undefined, L: CamLayer) => LayerMaps,
+  ): Promise<ImageResult[]> {
+    const { layers } = ctx;
+    const built = await this.pipeline.session(this.sessionFor(layers, ctx.score));
+    const { outputs } = built;
+    const results: ImageResult[] = [];
+    const ms = await this.runImages(ctx, built, [...outputs.activations, ...outputs.gradients, outputs.score!], (r, j) => {
+      const maps = layers.map((L, li) => {
+        const per = L.channels * L.hw;
+        const a = r[outputs.activations[li]!]!.data.slice(j * per, (j + 1) * per);
+        const gradient = outputs.gradients[li];
+        return perLayer(a, gradient === undefined ? undefined : r[gradient]!.data.subarray(j * per, (j + 1) * per), L);
+      });
+      results.push({ layers: maps, score: r[outputs.score!]!.data[j]!, ms: 0 });
+    });
+    for (const r of results) r.ms = ms / ctx.images.length;
+    return results;
+  }
+
   /** The score at image `i` from its prediction (for methods that never evaluate the image itself); NaN for a unit of another output. */
   protected predictedScore(ctx: MethodContext<O>, i: number): number {
     return scoreFromPrediction(this.pipeline.model, ctx.score, ctx.targets[i]!.row, ctx.predictions[i]!);

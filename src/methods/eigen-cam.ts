@@ -22,23 +22,11 @@ abstract class EigenBase extends BaseCam<CommonOptions> {
     return this.usesGradients ? { expose: tensors, score, wrt: tensors } : { expose: tensors, score };
   }
 
-  protected async run(ctx: MethodContext<CommonOptions>): Promise<ImageResult[]> {
-    const { layers } = ctx;
-    const built = await this.pipeline.session(this.sessionFor(layers, ctx.score));
-    const { outputs } = built;
-    const results: ImageResult[] = [];
-    const ms = await this.runImages(ctx, built, [...outputs.activations, ...outputs.gradients, outputs.score!], (r, j) => {
-      const maps = layers.map((L, li) => {
-        const size = L.channels * L.hw;
-        const a = r[outputs.activations[li]!]!.data.slice(j * size, (j + 1) * size);
-        const g = this.usesGradients ? r[outputs.gradients[li]!]!.data.subarray(j * size, (j + 1) * size) : undefined;
-        const { projection, direction } = get2dProjection(this.matrix(a, g), L.channels, L.hw);
-        return { activations: a, weights: direction, cam: projection };
-      });
-      results.push({ layers: maps, score: r[outputs.score!]!.data[j]!, ms: 0 });
+  protected run(ctx: MethodContext<CommonOptions>): Promise<ImageResult[]> {
+    return this.runAtImages(ctx, (a, g, L) => {
+      const { projection, direction } = get2dProjection(this.matrix(a, g), L.channels, L.hw);
+      return { activations: a, weights: direction, cam: projection };
     });
-    for (const r of results) r.ms = ms / ctx.images.length;
-    return results;
   }
 }
 

@@ -22,21 +22,10 @@ export abstract class GradientCam<O extends CommonOptions = CommonOptions> exten
   /** Channel weights (or the cam) from activations `a` and gradients `g` of one image. */
   protected abstract maps(a: Float32Array, g: Float32Array, channels: number, hw: number): GradientMaps;
 
-  protected async run(ctx: MethodContext<O>): Promise<ImageResult[]> {
-    const { layers } = ctx;
-    const built = await this.pipeline.session(this.sessionFor(layers, ctx.score));
-    const { outputs } = built;
-    const results: ImageResult[] = [];
-    const ms = await this.runImages(ctx, built, [...outputs.activations, ...outputs.gradients, outputs.score!], (r, j) => {
-      const maps = layers.map((L, li) => {
-        const per = L.channels * L.hw;
-        const a = r[outputs.activations[li]!]!.data.slice(j * per, (j + 1) * per);
-        const m = this.maps(a, r[outputs.gradients[li]!]!.data.subarray(j * per, (j + 1) * per), L.channels, L.hw);
-        return { activations: a, weights: m.weights, cam: m.cam, weighted: m.weighted };
-      });
-      results.push({ layers: maps, score: r[outputs.score!]!.data[j]!, ms: 0 });
+  protected run(ctx: MethodContext<O>): Promise<ImageResult[]> {
+    return this.runAtImages(ctx, (a, g, L) => {
+      const m = this.maps(a, g!, L.channels, L.hw);
+      return { activations: a, weights: m.weights, cam: m.cam, weighted: m.weighted };
     });
-    for (const r of results) r.ms = ms / ctx.images.length;
-    return results;
   }
 }

@@ -7,11 +7,9 @@
  * over the windows that cover it. All windows of an image run in batches.
  */
 import { OptionError } from '../errors.js';
-import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import type { CamLayer, ImageResult, MethodContext } from './base-cam.js';
-import { InputAttribution } from './input-attribution.js';
 import { inputCapabilities, type MethodCapabilities } from './method.js';
-import { runBatches } from './runner.js';
+import { PerturbationAttribution } from './perturbation.js';
 import type { CommonOptions } from './types.js';
 
 export interface OcclusionOptions extends CommonOptions {
@@ -26,7 +24,7 @@ export interface OcclusionOptions extends CommonOptions {
   occlusionValue?: number;
 }
 
-export class Occlusion extends InputAttribution<OcclusionOptions> {
+export class Occlusion extends PerturbationAttribution<OcclusionOptions> {
   readonly name = 'occlusion';
   static readonly capabilities: MethodCapabilities = {
     ...inputCapabilities('Occlusion'),
@@ -39,11 +37,6 @@ export class Occlusion extends InputAttribution<OcclusionOptions> {
     defaultScore: 'logit',
   };
   readonly capabilities = Occlusion.capabilities;
-
-  /** Forward only: the score, no gradients. */
-  protected override sessionFor(_layers: CamLayer[], score: ScoreSpec): BuildOptions {
-    return { score };
-  }
 
   /** Window, stride and the windows' top-left corners along each axis. */
   private grid(o: OcclusionOptions): { window: number; stride: number; rows: number[]; cols: number[] } {
@@ -67,67 +60,41 @@ export class Occlusion extends InputAttribution<OcclusionOptions> {
   }
 
   protected async run(ctx: MethodContext<OcclusionOptions>): Promise<ImageResult[]> {
-    const p = this.pipeline;
-    const model = p.model;
-    const { images, targets, options } = ctx;
     const layer = ctx.layers[0]!;
-    const { window, rows, cols } = this.grid(options);
-    const value = options.occlusionValue ?? 0;
-    const [h, w] = model.imageSize;
-    const c = model.channels;
-    const per = p.imageSize();
-    const nchw = model.inputLayout === 'NCHW';
-    const { session, outputs } = await p.session(this.sessionFor(ctx.layers, ctx.score));
-    const width = model.scoreWidth(ctx.score);
+    const { window, rows, cols } = this.grid(ctx.options);
+    const value = ctx.options.occlusionValue ?? 0;
+    const { h, w, c, at } = this.inputGeometry();
+    const score = await this.copyScorer(ctx);
     const windows = rows.flatMap((r) => cols.map((q) => [r, q] as const));
+    // Pixels y * w + q of window i.
+    const pixels = function* (i: number) {
+      const [r0, q0] = windows[i]!;
+      for (let y = r0; y < Math.min(h, r0 + window); y++) for (let q = q0; q < Math.min(w, q0 + window); q++) yield y * w + q;
+    };
     const results: ImageResult[] = [];
-    for (const [img, x] of images.entries()) {
+    for (const [img, x] of ctx.images.entries()) {
       const t0 = performance.now();
-      const row = targets[img]!.row;
       const drop = new Float64Array(h * w);
       const covered = new Float64Array(h * w);
       let fx = 0;
-      // Item 0 is the image itself (F(x)); item i > 0 is window i - 1.
-      await runBatches(
-        session,
-        {
-          count: windows.length + 1,
-          batchSize: p.batchSize(options, windows.length + 1),
-          source: p.model.source,
-          fetch: [outputs.score!],
-          feeds: (start, n) => {
-            const data = new Float32Array(n * per);
-            for (let j = 0; j < n; j++) {
-              data.set(x, j * per);
-              if (start + j === 0) continue;
-              const [r0, q0] = windows[start + j - 1]!;
-              for (let y = r0; y < Math.min(h, r0 + window); y++) {
-                for (let q = q0; q < Math.min(w, q0 + window); q++) {
-                  for (let k = 0; k < c; k++) data[j * per + (nchw ? k * h * w + y * w + q : (y * w + q) * c + k)] = value;
-                }
-              }
-            }
-            return p.feeds(p.batchTensor(data, n), new Array<Float32Array>(n).fill(row), width);
-          },
-          take: (r, start, n) => {
-            const s = r[outputs.score!]!.data;
-            for (let j = 0; j < n; j++) {
-              if (start + j === 0) {
-                fx = s[j]!;
-                continue;
-              }
-              const [r0, q0] = windows[start + j - 1]!;
-              const d = fx - s[j]!;
-              for (let y = r0; y < Math.min(h, r0 + window); y++) {
-                for (let q = q0; q < Math.min(w, q0 + window); q++) {
-                  drop[y * w + q]! += d;
-                  covered[y * w + q]! += 1;
-                }
-              }
-            }
-          },
+      // Copy 0 is the image itself (F(x)); copy i > 0 is window i - 1.
+      await score(
+        img,
+        windows.length + 1,
+        (copy, i) => {
+          if (i > 0) for (const q of pixels(i - 1)) for (let k = 0; k < c; k++) copy[at(k, q)] = value;
         },
-        ctx.evaluations,
+        (i, s) => {
+          if (i === 0) {
+            fx = s;
+            return;
+          }
+          const d = fx - s;
+          for (const q of pixels(i - 1)) {
+            drop[q]! += d;
+            covered[q]! += 1;
+          }
+        },
       );
       // The same value for every channel of a pixel: the window spans all channels.
       const attributions = new Float32Array(c * h * w);

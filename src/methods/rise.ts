@@ -7,12 +7,10 @@
  * masks are built per batch (N full-size masks would not fit in memory).
  */
 import { OptionError } from '../errors.js';
-import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import { Prng } from '../prng.js';
 import type { CamLayer, ImageResult, MethodContext } from './base-cam.js';
-import { InputAttribution } from './input-attribution.js';
 import { inputCapabilities, type MethodCapabilities } from './method.js';
-import { runBatches } from './runner.js';
+import { PerturbationAttribution } from './perturbation.js';
 import type { CommonOptions } from './types.js';
 
 export interface RiseOptions extends CommonOptions {
@@ -28,7 +26,7 @@ export interface RiseOptions extends CommonOptions {
 
 export const MAX_RISE_MASKS = 100_000;
 
-export class Rise extends InputAttribution<RiseOptions> {
+export class Rise extends PerturbationAttribution<RiseOptions> {
   readonly name = 'rise';
   static readonly capabilities: MethodCapabilities = {
     ...inputCapabilities('RISE'),
@@ -42,11 +40,6 @@ export class Rise extends InputAttribution<RiseOptions> {
     defaultScore: 'softmax',
   };
   readonly capabilities = Rise.capabilities;
-
-  /** Forward only. */
-  protected override sessionFor(_layers: CamLayer[], score: ScoreSpec): BuildOptions {
-    return { score };
-  }
 
   private settings(o: RiseOptions) {
     const [h, w] = this.pipeline.model.imageSize;
@@ -70,55 +63,30 @@ export class Rise extends InputAttribution<RiseOptions> {
   }
 
   protected async run(ctx: MethodContext<RiseOptions>): Promise<ImageResult[]> {
-    const p = this.pipeline;
-    const model = p.model;
-    const { images, targets, options } = ctx;
     const layer = ctx.layers[0]!;
-    const { n, cell, keep, seed } = this.settings(options);
-    const masks = riseMasks(n, model.imageSize, cell, keep, seed);
-    const [h, w] = model.imageSize;
-    const c = model.channels;
-    const per = p.imageSize();
-    const nchw = model.inputLayout === 'NCHW';
-    const { session, outputs } = await p.session(this.sessionFor(ctx.layers, ctx.score));
-    const width = model.scoreWidth(ctx.score);
+    const { n, cell, keep, seed } = this.settings(ctx.options);
+    const masks = riseMasks(n, this.pipeline.model.imageSize, cell, keep, seed);
+    const { h, w, c, at } = this.inputGeometry();
+    const score = await this.copyScorer(ctx);
     const results: ImageResult[] = [];
-    for (const [img, x] of images.entries()) {
+    for (const [img, x] of ctx.images.entries()) {
       const t0 = performance.now();
-      const row = targets[img]!.row;
       const sal = new Float64Array(h * w);
-      const batchMasks = new Map<number, Float32Array[]>();
-      await runBatches(
-        session,
-        {
-          count: n,
-          batchSize: p.batchSize(options, n),
-          source: p.model.source,
-          fetch: [outputs.score!],
-          feeds: (start, count) => {
-            const ms = Array.from({ length: count }, (_, j) => masks.mask(start + j));
-            batchMasks.set(start, ms);
-            const data = new Float32Array(count * per);
-            for (let j = 0; j < count; j++) {
-              const m = ms[j]!;
-              for (let q = 0; q < h * w; q++) for (let k = 0; k < c; k++) {
-                const e = nchw ? k * h * w + q : q * c + k;
-                data[j * per + e] = x[e]! * m[q]!;
-              }
-            }
-            return p.feeds(p.batchTensor(data, count), new Array<Float32Array>(count).fill(row), width);
-          },
-          take: (r, start, count) => {
-            const s = r[outputs.score!]!.data;
-            const ms = batchMasks.get(start)!;
-            batchMasks.delete(start);
-            for (let j = 0; j < count; j++) {
-              const m = ms[j]!;
-              for (let q = 0; q < h * w; q++) sal[q]! += s[j]! * m[q]!;
-            }
-          },
+      // Masks of the copies in flight: built when a copy is made, dropped when its score is in.
+      const inFlight = new Map<number, Float32Array>();
+      await score(
+        img,
+        n,
+        (copy, i) => {
+          const m = masks.mask(i);
+          inFlight.set(i, m);
+          for (let q = 0; q < h * w; q++) for (let k = 0; k < c; k++) copy[at(k, q)]! *= m[q]!;
         },
-        ctx.evaluations,
+        (i, s) => {
+          const m = inFlight.get(i)!;
+          inFlight.delete(i);
+          for (let q = 0; q < h * w; q++) sal[q]! += s * m[q]!;
+        },
       );
       const cam = Float32Array.from(sal, (v) => v / n / keep);
       results.push({ layers: [{ activations: this.toChw(x), weights: new Float32Array(0), cam, extra: { attributions: cam, attributionShape: [1, layer.height, layer.width] } }], score: this.predictedScore(ctx, img), ms: performance.now() - t0 });
