@@ -27,7 +27,6 @@ a copy of the float32 model:
 """
 import collections
 import copy
-import json
 import math
 import os
 import sys
@@ -38,7 +37,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixture_common import ROOT, TensorBlob, layer_grad, write_json  # noqa: E402
+
 OUT_DIR = os.path.join(ROOT, 'test', 'fixtures', 'transformers')
 NUM_CLASSES = 10
 STEPS = 50
@@ -270,30 +271,6 @@ def swin_maps_transform(tensor):
     return tensor.permute(0, 3, 1, 2)
 
 
-def capture(model, module, x):
-    """The module's output (float64) with retained gradient, and the model's logits."""
-    store = {}
-
-    def hook(_m, _i, out):
-        out.retain_grad()
-        store['a'] = out
-
-    h = module.register_forward_hook(hook)
-    try:
-        logits = model(x)
-    finally:
-        h.remove()
-    return store['a'], logits
-
-
-def layer_grad(model, module, x, target, score):
-    x = x.clone().requires_grad_(False)
-    a, logits = capture(model, module, x)
-    y = logits if score == 'logit' else torch.softmax(logits, dim=1)
-    y[:, target].sum().backward()
-    return a.detach(), a.grad.detach(), logits.detach()
-
-
 def gradcam_ref(model, module, x, target, transform):
     """pytorch-grad-cam's GradCAM.get_cam_weights + BaseCAM.get_cam_image + ReLU, at the grid."""
     a, g, _ = layer_grad(model, module, x, target, 'logit')
@@ -349,19 +326,6 @@ def build(name):
     return model, (3, 64, 64), layers, 17, True
 
 
-class Writer:
-    def __init__(self):
-        self.chunks = []
-        self.offset = 0
-
-    def add(self, t):
-        a = np.ascontiguousarray(np.asarray(t, dtype=np.float32))
-        ref = {'byteOffset': self.offset, 'length': int(a.size), 'shape': list(a.shape)}
-        self.chunks.append(a.tobytes())
-        self.offset += a.nbytes
-        return ref
-
-
 def module_by_path(model, path):
     m = model
     for part in path.split('.'):
@@ -384,7 +348,7 @@ def export(name):
     ref = copy.deepcopy(model).double().eval()
     g = torch.Generator().manual_seed(5)
     samples = []
-    w = Writer()
+    w = TensorBlob()
     for s in range(2):
         x = torch.randn((1, *in_shape), generator=g, dtype=torch.float64)
         x32 = x.float()
@@ -414,11 +378,8 @@ def export(name):
         'ops': dict(sorted(ops.items())),
         'samples': samples,
     }
-    with open(os.path.join(OUT_DIR, f'{name}.json'), 'w') as f:
-        json.dump(meta, f, indent=1)
-    with open(os.path.join(OUT_DIR, f'{name}.bin'), 'wb') as f:
-        for c in w.chunks:
-            f.write(c)
+    write_json(os.path.join(OUT_DIR, f'{name}.json'), meta, indent=1, newline=False)
+    w.write(os.path.join(OUT_DIR, f'{name}.bin'))
     print(f'{name}: opset {opset}, {sum(ops.values())} nodes ({", ".join(f"{k} {v}" for k, v in sorted(ops.items()))}), '
           f'{os.path.getsize(onnx_path) // 1024} KiB')
 

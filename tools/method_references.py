@@ -37,46 +37,23 @@ logits stored in test/fixtures/models/NAME.json), each from the formula of the c
 The target is the logit of each sample's target (RISE: its probability), as the fixtures record it.
 """
 import collections
-import importlib.util
-import json
 import os
+import sys
 
 import numpy as np
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODELS = os.path.join(ROOT, 'test', 'fixtures', 'models')
-spec = importlib.util.spec_from_file_location('export_fixtures', os.path.join(ROOT, 'tools', 'export_fixtures.py'))
-ef = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ef)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixture_common import ROOT, Mulberry32 as Prng, layer_grad, mix_seed, rebuild_fixture, write_json  # noqa: E402
 
 LAYERS = {'resnet': 'layer2', 'vgg': 'features.10'}  # the fixtures' last recorded layers
 BASELINE = -0.5  # a constant baseline tensor (not zero, so x - x' differs from x)
 
 
 def rebuild(name):
-    """The fixture's torch model in float64, and its samples (input, target)."""
-    ctor, shape, _layout, _opset, _dyn, layers, _desc = ef.SPECS[name]
-    seed = 1000 + list(ef.SPECS).index(name)
-    torch.manual_seed(seed)
-    model = ef.randomise(ctor(), seed)
-    dummy = torch.randn(shape, generator=torch.Generator().manual_seed(seed + 1))
-    ef.calibrate_logits(model, dummy)
-    model = model.double().eval()
-    meta = json.load(open(os.path.join(MODELS, f'{name}.json')))
-    data = open(os.path.join(MODELS, f'{name}.bin'), 'rb').read()
-
-    def read(ref):
-        return torch.from_numpy(np.frombuffer(data, dtype='<f4', count=ref['length'], offset=ref['byteOffset']).reshape(ref['shape']).astype(np.float64))
-
-    samples = []
-    for s in meta['samples']:
-        x = read(s['input'])
-        with torch.no_grad():
-            err = (model(x) - read(s['logits'])).abs().max().item()
-        assert err < 1e-4, f'{name}: rebuilt model differs from the fixture by {err}'
-        samples.append((x, s['target']))
-    return model, samples, meta
+    """The fixture's torch model in float64, its samples (input, target) and JSON."""
+    f = rebuild_fixture(name)
+    return f.model, f.samples, f.meta
 
 
 def approximation(rule, n):
@@ -160,18 +137,8 @@ def conductance(model, module, x, target, baseline, steps):
 
 def layer_values(model, module, x, target):
     """A and d logit / dA at the layer."""
-    acts = {}
-
-    def hook(_m, _i, o):
-        o.retain_grad()
-        acts['a'] = o
-
-    h = module.register_forward_hook(hook)
-    try:
-        logit(model, x, target).sum().backward()
-    finally:
-        h.remove()
-    return acts['a'].detach(), acts['a'].grad
+    a, g, _ = layer_grad(model, module, x, target)
+    return a, g
 
 
 def score_cam(model, module, x, target):
@@ -231,48 +198,6 @@ def guided_gradcam(model, module, x, target):
     cam = torch.relu((g.mean(dim=(2, 3), keepdim=True) * a).sum(1, keepdim=True))
     up = torch.nn.functional.interpolate(cam, size=x.shape[2:], mode='nearest')
     return guided_backprop(model, x, target) * up
-
-
-class Prng:
-    """src/prng.ts (mulberry32), in Python."""
-
-    def __init__(self, seed):
-        self.state = seed & 0xFFFFFFFF
-
-    def next_u32(self):
-        self.state = (self.state + 0x6D2B79F5) & 0xFFFFFFFF
-        t = self.state
-
-        def imul(a, b):
-            return (a * b) & 0xFFFFFFFF
-
-        t = imul(t ^ (t >> 15), t | 1)
-        t ^= (t + imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF
-        return (t ^ (t >> 14)) & 0xFFFFFFFF
-
-    def float(self):
-        return self.next_u32() / 4294967296
-
-    def int(self, lo, hi):
-        return lo + self.next_u32() % (hi - lo + 1)
-
-
-def mix_seed(seed, index):
-    """src/prng.ts mixSeed."""
-    m = 0xFFFFFFFF
-
-    def imul(a, b):
-        return (a * b) & m
-
-    h = (imul(seed & m, 0x9E3779B1) ^ imul(index & m, 0x85EBCA77)) & m
-    for _ in range(2):
-        h ^= h >> 16
-        h = imul(h, 0x85EBCA6B)
-        h ^= h >> 13
-        h = imul(h, 0xC2B2AE35)
-        h ^= h >> 16
-        h = (h + 0x27D4EB2F) & m
-    return h
 
 
 def noisy_copy(x, stdev, seed, image, sample):
@@ -363,9 +288,7 @@ def main():
             a, g = layer_values(model, module, x, t)
             ref['eigen-gradcam'].append(flat(projection_with_sign_correction(g.mean(dim=(2, 3), keepdim=True) * a)))
         out[name] = ref
-    with open(os.path.join(ROOT, 'test', 'fixtures', 'method-refs.json'), 'w') as f:
-        json.dump(out, f)
-        f.write('\n')
+    write_json(os.path.join(ROOT, 'test', 'fixtures', 'method-refs.json'), out)
 
 
 if __name__ == '__main__':

@@ -34,7 +34,6 @@ formulas here.
   library's PRNG (src/prng.ts, mulberry32, ported below) in the library's order: all grids
   (mask, row, column), then each mask's (row, column) shift; s = ceil(max(H, W) / cell).
 """
-import json
 import math
 import os
 import sys
@@ -43,11 +42,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'tools'))
-import export_fixtures as ef  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixture_common import ROOT, Mulberry32, layer_grad, rebuild_fixture, write_json  # noqa: E402
 
-MODELS = os.path.join(ROOT, 'test', 'fixtures', 'models')
 OUT = os.path.join(ROOT, 'test', 'fixtures', 'perturb-refs.json')
 
 # name: (CAM layer module path, occlusion (window, stride, value), RISE (masks, cell, keep, seed))
@@ -63,48 +60,15 @@ CASES = {
 # The fixture models, rebuilt as export_fixtures.export_one builds them.
 # ---------------------------------------------------------------------------------------------
 
-def read(data, ref):
-    a = np.frombuffer(data, dtype='<f4', count=ref['length'], offset=ref['byteOffset'])
-    return torch.from_numpy(a.reshape(ref['shape']).astype(np.float64))
-
-
 def rebuild(name):
-    ctor, shape, layout, *_ = ef.SPECS[name]
-    seed = 1000 + list(ef.SPECS).index(name)
-    torch.manual_seed(seed)
-    model = ef.randomise(ctor(), seed)
-    dummy = torch.randn(shape, generator=torch.Generator().manual_seed(seed + 1))
-    ef.calibrate_logits(model, dummy)
-    model = model.double().eval()
-    meta = json.load(open(os.path.join(MODELS, f'{name}.json')))
-    data = open(os.path.join(MODELS, f'{name}.bin'), 'rb').read()
-    samples = []
-    for s in meta['samples']:
-        x = read(data, s['input'])
-        with torch.no_grad():
-            logits = model(x)
-        stored = read(data, s['logits'])
-        err = float((logits - stored).abs().max() / stored.abs().max())
-        assert err < 1e-5, f'{name}: rebuilt model differs from the fixture ({err})'
-        samples.append((x, s['target']))
-    return model, layout, meta, samples
+    f = rebuild_fixture(name)
+    return f.model, f.layout, f.meta, f.samples
 
 
 def activations_and_grad(model, layer, x, target):
     """A and d logit_target / dA at `layer` ([1, C, h, w] each)."""
-    store = {}
-
-    def hook(_m, _i, out):
-        out.retain_grad()
-        store['a'] = out
-
-    h = dict(model.named_modules())[layer].register_forward_hook(hook)
-    try:
-        logits = model(x)
-        logits[0, target].backward()
-    finally:
-        h.remove()
-    return store['a'].detach(), store['a'].grad.detach()
+    a, g, _ = layer_grad(model, dict(model.named_modules())[layer], x, target)
+    return a, g
 
 
 def image_hw(x, layout):
@@ -170,26 +134,6 @@ def occlusion(model, layout, x, target, window, stride, value):
     return attr.permute(2, 0, 1) if layout == 'NHWC' else attr
 
 
-class Mulberry32:
-    """src/prng.ts's Prng."""
-
-    def __init__(self, seed):
-        self.state = seed & 0xFFFFFFFF
-
-    def next_u32(self):
-        self.state = (self.state + 0x6D2B79F5) & 0xFFFFFFFF
-        t = self.state
-        t = ((t ^ (t >> 15)) * (t | 1)) & 0xFFFFFFFF
-        t ^= (t + (((t ^ (t >> 7)) * (t | 61)) & 0xFFFFFFFF)) & 0xFFFFFFFF
-        return (t ^ (t >> 14)) & 0xFFFFFFFF
-
-    def float(self):
-        return self.next_u32() / 4294967296
-
-    def int(self, lo, hi):
-        return lo + self.next_u32() % (hi - lo + 1)
-
-
 def rise_masks(n, hw, cell, keep, seed):
     """RISE.generate_masks with the library's draws; [n, H, W] float32 (as the authors' .float())."""
     from skimage.transform import resize
@@ -250,9 +194,7 @@ def main():
         entry['rise']['firstMask'] = flat(masks[0])
         out['models'][name] = entry
         print(f'{name}: layer {layer} -> {tensor}; RISE grid {s}x{s}')
-    with open(OUT, 'w') as f:
-        json.dump(out, f)
-        f.write('\n')
+    write_json(OUT, out)
 
 
 # ---------------------------------------------------------------------------------------------
