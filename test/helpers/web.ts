@@ -109,6 +109,24 @@ export async function waitForRuns(page: Page, runs: number, timeout = 120_000): 
   await page.waitForFunction((n) => Number(document.body.dataset.runs ?? 0) >= n && document.body.dataset.busy === 'false', runs, { timeout });
 }
 
+/**
+ * A fresh page at `url` (the served page, with any query), its errors watched, once it has
+ * finished its first run (the demo model on the first demo photo, or what the URL presets).
+ * `setup` runs before the page loads (listeners that must see the load).
+ */
+export async function openPage(
+  browser: Browser,
+  url: string,
+  o: { viewport?: { width: number; height: number }; deviceScaleFactor?: number; timeout?: number; setup?: (page: Page) => void } = {},
+): Promise<{ page: Page; errors: ReturnType<typeof watchErrors> }> {
+  const page = await browser.newPage({ ...(o.viewport ? { viewport: o.viewport } : {}), ...(o.deviceScaleFactor ? { deviceScaleFactor: o.deviceScaleFactor } : {}) });
+  const errors = watchErrors(page);
+  o.setup?.(page);
+  await page.goto(url);
+  await waitForRuns(page, 1, o.timeout);
+  return { page, errors };
+}
+
 /** The JSON the page offers for a method's tile (its download button): the CLI's --raw JSON. */
 export async function pageRaw<T>(page: Page, method: string): Promise<T> {
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator(`.tile[data-method="${method}"] [data-download="json"]`).click()]);

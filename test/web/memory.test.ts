@@ -13,7 +13,7 @@ import { buildGraph } from '../engine/rules/graph-grad.js';
 import { serializeOnnx } from '../../src/engine/graph/onnx-io.js';
 import { float32Tensor } from '../../src/engine/graph/tensor-data.js';
 import { A } from '../../src/engine/graph/attributes.js';
-import { browserMissing, dropFiles, ensurePageBuilt, launch, runs, serve, setMethods, waitForRuns, watchErrors, type Served } from '../helpers/web.js';
+import { browserMissing, dropFiles, ensurePageBuilt, launch, openPage, runs, serve, setMethods, waitForRuns, type Served } from '../helpers/web.js';
 
 const missing = browserMissing();
 const HEAP_PAGES = 8192; // 64 KiB pages: 512 MiB
@@ -57,12 +57,8 @@ describe('web page: out of memory', { skip: missing }, () => {
     ['a 1 GiB activation in a 512 MiB heap', 'wide.onnx', 512, 1024, /\(std::bad_alloc\)/],
   ] as const) {
     test(`${label}: a readable message naming the model; the page keeps working`, async () => {
-      const page = await browser.newPage();
-      const errors = watchErrors(page);
       let crashed = false;
-      page.on('crash', () => (crashed = true));
-      await page.goto(served.url);
-      await waitForRuns(page, 1);
+      const { page, errors } = await openPage(browser, served.url, { setup: (p) => p.on('crash', () => (crashed = true)) });
       await setMethods(page, ['gradcam']);
       await dropFiles(page, [
         { name, bytes: wideModel(size, channels) },

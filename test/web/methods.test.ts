@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 import { methodNames } from '../../src/core.js';
-import { assertSameCam, browserMissing, cliRaw, ensurePageBuilt, launch, pageRaw, runs, serve, setMethods, waitForRuns, watchErrors, type RawJson, type Served } from '../helpers/web.js';
+import { assertSameCam, browserMissing, cliRaw, ensurePageBuilt, launch, openPage, pageRaw, runs, serve, setMethods, waitForRuns, type RawJson, type Served } from '../helpers/web.js';
 
 const missing = browserMissing();
 const DEMO = path.join(REPO_ROOT, 'assets/demo');
@@ -31,10 +31,7 @@ describe('web page: the library’s methods', { skip: missing }, () => {
   });
 
   test('every registered method is offered, with a control for each option it describes', async () => {
-    const page = await browser.newPage();
-    const errors = watchErrors(page);
-    await page.goto(served.url);
-    await waitForRuns(page, 1);
+    const { page, errors } = await openPage(browser, served.url);
     const offered = await page.locator('#methods input[type=checkbox]').evaluateAll((bs) => bs.map((b) => (b as HTMLInputElement).value));
     assert.deepEqual(offered, methodNames());
     for (const id of ['#o-occlusion-window', '#o-occlusion-stride', '#o-occlusion-occlusionValue', '#o-rsi-grad-cam-steps', '#o-rsi-grad-cam-weighting', '#o-ig-rule', '#o-rise-masks']) {
@@ -47,10 +44,7 @@ describe('web page: the library’s methods', { skip: missing }, () => {
   });
 
   test('saliency (input pixels) and occlusion (window 12, stride 6 set in the form) equal the CLI --raw output', async () => {
-    const page = await browser.newPage();
-    const errors = watchErrors(page);
-    await page.goto(served.url);
-    await waitForRuns(page, 1);
+    const { page, errors } = await openPage(browser, served.url);
     const photo = 'demo-00004.png';
     let n = await runs(page);
     await page.locator(`[data-photo="${photo}"]`).click();

@@ -17,7 +17,7 @@ import { serializeOnnx } from '../../src/engine/graph/onnx-io.js';
 import { float32Tensor } from '../../src/engine/graph/tensor-data.js';
 import { A } from '../../src/engine/graph/attributes.js';
 import { pearson } from '../../src/metrics/spearman.js';
-import { assertSameCam, browserMissing, cliRaw, dropFiles, ensurePageBuilt, launch, pageRaw, runs, serve, setMethods, waitForRuns, watchErrors, WEB_OUT, type RawJson, type Served } from '../helpers/web.js';
+import { assertSameCam, browserMissing, cliRaw, dropFiles, ensurePageBuilt, launch, openPage, pageRaw, runs, serve, setMethods, waitForRuns, WEB_OUT, type RawJson, type Served } from '../helpers/web.js';
 
 const missing = browserMissing();
 const MOBILENET = path.join(SHARED, 'models/mobilenet_v1_0.75_224');
@@ -57,10 +57,7 @@ describe('web page', { skip: missing }, () => {
     assert.ok(!/https?:\/\/(?!www\.w3\.org)/.test(html.replace(/<meta[^>]*>/g, '')), 'the page loads nothing from other hosts');
     assert.equal((await fetch(new URL('../../package.json', served.url))).status, 404);
 
-    const page = await browser.newPage();
-    const errors = watchErrors(page);
-    await page.goto(served.url);
-    await waitForRuns(page, 1);
+    const { page, errors } = await openPage(browser, served.url);
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);
     const status = await page.locator('#engine-status').textContent();
     assert.match(status!, /^wasm · \d+ threads?$/);
@@ -71,10 +68,7 @@ describe('web page', { skip: missing }, () => {
   });
 
   test('demo model and a demo photo: Grad-CAM and RSI-Grad-CAM equal the CLI --raw output to 1e-4', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors = watchErrors(page);
-    await page.goto(served.url);
-    await waitForRuns(page, 1);
+    const { page, errors } = await openPage(browser, served.url, { viewport: { width: 1280, height: 800 } });
     const photo = 'demo-00003.png';
     const before = await runs(page);
     await page.locator(`[data-photo="${photo}"]`).click();
@@ -101,10 +95,7 @@ describe('web page', { skip: missing }, () => {
   });
 
   test('a target from the top-5, another layer and the PNG download', async () => {
-    const page = await browser.newPage();
-    const errors = watchErrors(page);
-    await page.goto(served.url);
-    await waitForRuns(page, 1);
+    const { page, errors } = await openPage(browser, served.url);
     const second = page.locator('.target').nth(1);
     const cls = Number(await second.getAttribute('data-class'));
     let n = await runs(page);
@@ -128,10 +119,7 @@ describe('web page', { skip: missing }, () => {
   });
 
   test('a corrupt model file and a corrupt photo, dropped on the page, give readable messages; the page keeps working', async () => {
-    const page = await browser.newPage();
-    const errors = watchErrors(page);
-    await page.goto(served.url);
-    await waitForRuns(page, 1);
+    const { page, errors } = await openPage(browser, served.url);
     await dropFiles(page, [{ name: 'broken.onnx', bytes: Buffer.from('this is not an onnx model at all, just text'.repeat(20)) }]);
     await page.locator('#error').waitFor({ state: 'visible' });
     assert.match(await page.locator('#error .message').textContent() ?? '', /^broken\.onnx: not a readable ONNX file/);
@@ -160,10 +148,7 @@ describe('web page', { skip: missing }, () => {
   });
 
   test('a model without a spatial layer, and one with an operator that has no gradient rule, give readable messages', async () => {
-    const page = await browser.newPage();
-    const errors = watchErrors(page);
-    await page.goto(served.url);
-    await waitForRuns(page, 1);
+    const { page, errors } = await openPage(browser, served.url);
     const w = (n: number) => float32Tensor(Array.from({ length: n }, (_, i) => ((i * 37) % 11) / 11 - 0.5), [n]);
     // Flatten straight away: nothing spatial to show.
     const mlp = buildGraph({
@@ -205,10 +190,7 @@ describe('web page', { skip: missing }, () => {
   });
 
   test('cancel stops a long RSI-Grad-CAM run', async () => {
-    const page = await browser.newPage();
-    const errors = watchErrors(page);
-    await page.goto(served.url);
-    await waitForRuns(page, 1);
+    const { page, errors } = await openPage(browser, served.url);
     await setMethods(page, ['rsi-grad-cam']);
     await page.fill('#o-rsi-grad-cam-steps', '1000');
     const n = await runs(page);
@@ -223,10 +205,7 @@ describe('web page', { skip: missing }, () => {
   });
 
   test('phone width (390x844): the results come first and fit the screen', async () => {
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
-    const errors = watchErrors(page);
-    await page.goto(served.url);
-    await waitForRuns(page, 1);
+    const { page, errors } = await openPage(browser, served.url, { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 390, `the page is ${width} px wide: it scrolls sideways on a phone`);
     const tile = await page.locator('.tile').first().boundingBox();
@@ -243,10 +222,7 @@ describe('web page', { skip: missing }, () => {
       // The same pixels for both sides: a 224x224 PNG (no JPEG decoder or resize differences).
       const png = path.join(dir, 'macaw.png');
       writeFileSync(png, await sharp(PHOTO).resize(224, 224, { fit: 'fill', kernel: 'linear' }).png().toBuffer());
-      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-      const errors = watchErrors(page);
-      await page.goto(served.url);
-      await waitForRuns(page, 1);
+      const { page, errors } = await openPage(browser, served.url, { viewport: { width: 1280, height: 800 } });
       // Photo first (explained by the demo model), then the model: one MobileNet run.
       let n = await runs(page);
       await page.setInputFiles('#photo-file', png);

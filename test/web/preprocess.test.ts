@@ -14,7 +14,7 @@ import type { Browser } from 'playwright-core';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { tf } from '../helpers/tfjs-oracle.js';
 import { rescalingTfjsModel, writeTfjsModel } from '../helpers/tfjs-files.js';
-import { assertSameCam, browserMissing, cliRaw, dropFiles, ensurePageBuilt, launch, pageRaw, runs, serve, setMethods, waitForRuns, watchErrors, type RawJson, type Served } from '../helpers/web.js';
+import { assertSameCam, browserMissing, cliRaw, dropFiles, ensurePageBuilt, launch, openPage, pageRaw, runs, serve, setMethods, waitForRuns, type RawJson, type Served } from '../helpers/web.js';
 
 tf.setBackend('cpu');
 const missing = browserMissing();
@@ -49,10 +49,7 @@ describe('web page: preprocessing chosen as the CLI chooses it', { skip: missing
 
   /** Drop the photo, then the model files; the page's Grad-CAM against the CLI's (no --preprocess on either side). */
   async function compare(model: string, files: string[], img: string): Promise<{ page: RawJson; cli: RawJson; preprocess: string }> {
-    const page = await browser.newPage();
-    const errors = watchErrors(page);
-    await page.goto(served.url);
-    await waitForRuns(page, 1);
+    const { page, errors } = await openPage(browser, served.url);
     await setMethods(page, ['gradcam']);
     let n = await runs(page);
     await dropFiles(page, [{ name: path.basename(img), bytes: readFileSync(img), type: 'image/png' }]);

@@ -11,7 +11,7 @@ import { buildGraph } from '../engine/rules/graph-grad.js';
 import { serializeOnnx } from '../../src/engine/graph/onnx-io.js';
 import { float32Tensor } from '../../src/engine/graph/tensor-data.js';
 import { A } from '../../src/engine/graph/attributes.js';
-import { browserMissing, dropFiles, ensurePageBuilt, launch, pageRaw, runs, serve, waitForRuns, watchErrors, type Served } from '../helpers/web.js';
+import { browserMissing, dropFiles, ensurePageBuilt, launch, openPage, pageRaw, runs, serve, waitForRuns, type Served } from '../helpers/web.js';
 
 const missing = browserMissing();
 
@@ -74,12 +74,9 @@ describe('web page on WebGPU', { skip: missing }, () => {
   });
 
   test('demo CNN (with MaxPools): WebGPU gives the wasm numbers', async (t) => {
-    const page = await browser.newPage();
-    const errors = watchErrors(page);
     // The URL presets the methods, a short path and a layer whose gradient passes a 2x2
     // stride-2 MaxPool and the global MaxPool (both without Indices on WebGPU).
-    await page.goto(`${served.url}?backend=webgpu&methods=rsi-grad-cam,gradcam&rsi-grad-cam.steps=8&layer=block4_relu2`);
-    await waitForRuns(page, 1, 600_000);
+    const { page, errors } = await openPage(browser, `${served.url}?backend=webgpu&methods=rsi-grad-cam,gradcam&rsi-grad-cam.steps=8&layer=block4_relu2`, { timeout: 600_000 });
     if (!(await onWebGpu(page))) {
       t.skip(`no WebGPU adapter in this Chromium (${await page.locator('#notice').textContent()})`);
       await page.close();
@@ -109,10 +106,7 @@ describe('web page on WebGPU', { skip: missing }, () => {
   });
 
   test('grouped and depthwise convolutions with channel multipliers: WebGPU gives the wasm numbers', async (t) => {
-    const page = await browser.newPage();
-    const errors = watchErrors(page);
-    await page.goto(`${served.url}?backend=webgpu&methods=gradcam,rsi-grad-cam&rsi-grad-cam.steps=4&layer=c1`);
-    await waitForRuns(page, 1, 600_000);
+    const { page, errors } = await openPage(browser, `${served.url}?backend=webgpu&methods=gradcam,rsi-grad-cam&rsi-grad-cam.steps=4&layer=c1`, { timeout: 600_000 });
     if (!(await onWebGpu(page))) {
       t.skip(`no WebGPU adapter in this Chromium (${await page.locator('#notice').textContent()})`);
       await page.close();
