@@ -15,6 +15,13 @@
  * has it. --limit N keeps the first N images seen (results.jsonl order: the annotation order). --diff LABEL adds, under the table, each column's paired difference from
  * LABEL's column at the same layer (mean ± half-width over the shared images).
  * --metrics takes row names (deletion, sanity@1, class-sens-2nd, ...).
+ *
+ * --methods-of FOLDER[+FOLDER...] adds one source per method the folders hold (label = the
+ * method's name, in the order of the run's --methods), as LABEL=FOLDERS:METHOD would.
+ * --transpose writes one row per source and layer and one column per metric (for many methods
+ * against few metrics), with a first row giving each column's n: a column's cells are paired
+ * over the images every row has; a row with fewer images for that metric (a method run on
+ * fewer photos) gets its own n in its cell, unpaired.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -74,8 +81,26 @@ function perImage(records: ImageRecord[], key: string, better: Map<string, Bette
   return out;
 }
 
+/** results.jsonl of a folder, read once however many sources name it. */
+const cache = new Map<string, Promise<Map<string, ImageRecord>>>();
+function recordsOf(folder: string): Promise<Map<string, ImageRecord>> {
+  const file = path.join(folder, 'results.jsonl');
+  if (!cache.has(file)) cache.set(file, readResults(file));
+  return cache.get(file)!;
+}
+
+/** The methods of the folders' results, in the order they first appear (the run's --methods order). */
+async function methodsOf(folders: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of folders) {
+    for (const r of (await recordsOf(f)).values()) for (const k of Object.keys(r.combos)) if (!out.includes(splitComboKey(k).method)) out.push(splitComboKey(k).method);
+  }
+  return out;
+}
+
 async function main(argv: string[]): Promise<void> {
   let metrics: string[] | undefined;
+  let transpose = false;
   let layers: string[] | undefined;
   let limit: number | undefined;
   let diff: string | undefined;
@@ -86,7 +111,11 @@ async function main(argv: string[]): Promise<void> {
     else if (a === '--layers') layers = argv[++i]!.split(',');
     else if (a === '--limit') limit = Number(argv[++i]);
     else if (a === '--diff') diff = argv[++i]!;
-    else {
+    else if (a === '--transpose') transpose = true;
+    else if (a === '--methods-of') {
+      const folders = argv[++i]!.split('+');
+      for (const method of await methodsOf(folders)) sources.push({ label: method, folders, method });
+    } else {
       const eq = a.indexOf('=');
       if (eq < 1) throw new Error(`expected LABEL=FOLDER[+FOLDER...][:METHOD], got '${a}'`);
       const [folders, method] = a.slice(eq + 1).split(':');
@@ -111,7 +140,7 @@ async function main(argv: string[]): Promise<void> {
         }
         continue;
       }
-      const records = [...(await readResults(path.join(folder, 'results.jsonl'))).values()];
+      const records = [...(await recordsOf(folder)).values()];
       if (!records.length) throw new Error(`${folder}: no results in results.jsonl`);
       for (const r of records) {
         if (!seen.has(r.image)) order.push(r.image);
@@ -137,7 +166,8 @@ async function main(argv: string[]): Promise<void> {
   }
   const keep = limit ? new Set(order.slice(0, limit)) : undefined;
   const layerOrder = layers ?? [...new Set(columns.map((c) => c.layer))];
-  const cols = layerOrder.flatMap((l) => columns.filter((c) => c.layer === l));
+  // Transposed: rows in the sources' order (the run's --methods order); else columns grouped by layer.
+  const cols = transpose ? columns.filter((c) => layerOrder.includes(c.layer)) : layerOrder.flatMap((l) => columns.filter((c) => c.layer === l));
   const allMetrics = [...better.keys()];
   const metricOrder = metrics ? metrics.filter((m) => better.has(m)) : allMetrics;
 
@@ -146,6 +176,10 @@ async function main(argv: string[]): Promise<void> {
     order.filter((img) => (!keep || keep.has(img)) && cs.every((c) => c.values.get(img)?.has(m)));
 
   const short = (l: string) => l.replace(/^conv_pw_(\d+)_relu$/, '@$1').replace(/^(block\d+)_pool$/, '@$1');
+  if (transpose) {
+    process.stdout.write(transposed(cols, metricOrder, common, better, short));
+    return;
+  }
   const head = (cs: Column[]) => [`| metric | n | ${cs.map((c) => `${c.label} ${short(c.layer)}`).join(' | ')} |`, `|---|---|${cs.map(() => '---|').join('')}`];
   const out = head(cols);
   for (const m of metricOrder) {
@@ -183,6 +217,44 @@ async function main(argv: string[]): Promise<void> {
     }
     process.stdout.write(`\nPaired differences from ${diff} (mean ± half-width, (n)):\n\n${d.join('\n')}\n`);
   }
+}
+
+
+/** Metric ids as the transposed table's column heads. */
+const HEADS: Record<string, string> = { ad: 'AD %', ic: 'IC %', ag: 'AG %' };
+
+/**
+ * One row per column (source and layer), one column per metric, a first row of n. Per metric,
+ * the rows with the most images are paired over the images they all have; a row with fewer
+ * images gets its own mean over those, marked with its n.
+ */
+function transposed(
+  cols: Column[], metricOrder: string[], common: (cs: Column[], m: string) => string[], better: Map<string, Better>, short: (l: string) => string,
+): string {
+  const ms = metricOrder.filter((m) => cols.some((c) => [...c.values.values()].some((v) => v.has(m))));
+  const count = (c: Column, m: string) => common([c], m).length;
+  const paired = new Map(ms.map((m) => {
+    const most = Math.max(...cols.map((c) => count(c, m)));
+    const full = cols.filter((c) => count(c, m) === most);
+    return [m, { full, imgs: common(full, m) }];
+  }));
+  const lines = [
+    `| method | where | ${ms.map((m) => `${HEADS[m] ?? m} ${ARROWS[better.get(m)!]}`).join(' | ')} |`,
+    `|---|---|${ms.map(() => '---:|').join('')}`,
+    `| *n (photos)* | | ${ms.map((m) => paired.get(m)!.imgs.length).join(' | ')} |`,
+  ];
+  for (const c of cols) {
+    const cells = ms.map((m) => {
+      const p = paired.get(m)!;
+      const imgs = p.full.includes(c) ? p.imgs : common([c], m);
+      if (!imgs.length) return '';
+      const ci = meanCi(imgs.map((i) => c.values.get(i)!.get(m)!));
+      const half = (ci.high - ci.low) / 2;
+      return `${fmt(ci.mean)}${Number.isFinite(half) ? ` ± ${fmt(half)}` : ''}${p.full.includes(c) ? '' : ` (n=${imgs.length})`}`;
+    });
+    lines.push(`| \`${c.label}\` | ${short(c.layer)} | ${cells.join(' | ')} |`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 await main(process.argv.slice(2));
