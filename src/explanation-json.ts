@@ -52,6 +52,8 @@ export function explanationJson(c: Classifier, e: Explanation, ctx: ExplanationJ
     tolerance: e.tolerance,
     evaluationCapReached: e.evaluationCapReached,
     baselineScore: e.baselineScore,
+    // The smoothing modifier (noise, aug, eigen) and how many copies its maps combine.
+    smoothing: e.smoothing,
     // Several layers: each one's cam and weights (the top-level cam is their aggregate at the input size).
     layers: several
       ? e.layers.map((l) => ({

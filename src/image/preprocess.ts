@@ -245,3 +245,13 @@ export function defaultBlurSigma(spec: InputSpec): number {
 export function blurBaseline(img: RgbImage, spec: InputSpec, sigma = defaultBlurSigma(spec)): Float32Array {
   return toTensor(gaussianBlurRgb(img, sigma), spec);
 }
+
+/** The baselines given by name (a path method's `baseline` choices in forms and on the command line). */
+export const BASELINE_NAMES = ['black', 'blur'] as const;
+export type BaselineName = (typeof BASELINE_NAMES)[number];
+
+/** A named baseline for `fitted` (the photo at the model's input size), preprocessed by `spec`. */
+export function namedBaseline(name: BaselineName, fitted: RgbImage, spec: InputSpec): Float32Array {
+  if (!BASELINE_NAMES.includes(name)) throw new OptionError(`baseline must be one of ${BASELINE_NAMES.join(', ')}, got '${String(name)}'`);
+  return name === 'blur' ? blurBaseline(fitted, spec) : blackBaseline(spec);
+}

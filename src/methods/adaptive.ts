@@ -43,8 +43,8 @@ export const INITIAL_INTERVALS = 2;
 export const INITIAL_POINTS = 2 * INITIAL_INTERVALS + 1;
 /** How a form sets tolerance and maxEvaluations (they apply with steps 'auto'). */
 export const ADAPTIVE_OPTION_INFO: Readonly<Record<'tolerance' | 'maxEvaluations', OptionInfo>> = {
-  tolerance: { description: "steps 'auto': the estimated relative error of the heatmap and the completeness sum to reach", type: 'number', default: DEFAULT_TOLERANCE, min: 1e-6, max: 1 },
-  maxEvaluations: { description: "steps 'auto': the most model evaluations along one image's path", type: 'integer', default: DEFAULT_MAX_EVALUATIONS, min: INITIAL_POINTS, max: MAX_STEPS + 1 },
+  tolerance: { description: "steps 'auto': the estimated relative error of the heatmap and the completeness sum to reach", type: 'number', default: DEFAULT_TOLERANCE, min: 1e-6, max: 1, when: { steps: 'auto' } },
+  maxEvaluations: { description: "steps 'auto': the most model evaluations along one image's path", type: 'integer', default: DEFAULT_MAX_EVALUATIONS, min: INITIAL_POINTS, max: MAX_STEPS + 1, when: { steps: 'auto' } },
 };
 /** Narrower intervals are not halved: float32 inputs no longer tell their points apart. */
 const MIN_WIDTH = 2 ** -20;

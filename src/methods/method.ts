@@ -18,6 +18,13 @@ export interface OptionInfo {
   choices?: readonly string[];
   min?: number;
   max?: number;
+  /** For 'integer' and 'number': words taken instead of a number (steps: 'auto'). */
+  keywords?: readonly string[];
+  /**
+   * The option applies only while the options named here have these values (tolerance:
+   * { steps: 'auto' }); the library refuses it otherwise, so a form offers it only then.
+   */
+  when?: Readonly<Record<string, string>>;
 }
 
 export interface MethodCapabilities {

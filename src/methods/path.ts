@@ -14,6 +14,7 @@ import {
 import type { MethodCapabilities, OptionInfo } from './method.js';
 import { runBatches, type Evaluations } from './runner.js';
 import type { EngineSession, FloatTensor } from '../engine/runtime/runtime.js';
+import { BASELINE_NAMES } from '../image/preprocess.js';
 
 export interface PathOptions {
   /** Intervals m of the path (m + 1 points), at most MAX_STEPS. Default 50. */
@@ -35,7 +36,7 @@ export const DEFAULT_STEPS = 50;
 export const PATH_OPTION_INFO: Readonly<Record<string, OptionInfo>> = {
   steps: { description: 'path intervals m (m + 1 points)', type: 'integer', default: DEFAULT_STEPS, min: 1, max: MAX_STEPS },
   rule: { description: 'Riemann-Stieltjes rule', type: 'choice', default: 'trapezoid', choices: STIELTJES_RULES },
-  baseline: { description: "x': the black image (after the model's preprocessing), the image blurred, or an image", type: 'baseline', default: 'black', choices: ['black', 'blur'] },
+  baseline: { description: "x': the black image (after the model's preprocessing), the image blurred, or an image", type: 'baseline', default: 'black', choices: BASELINE_NAMES },
 };
 
 /** The options of the Captum-style path methods (ig, layer-ig): steps, baseline, and Captum's rule. */

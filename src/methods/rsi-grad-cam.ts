@@ -10,7 +10,7 @@ import { BaseCam, type CamLayer, type ImageResult, type MethodContext } from './
 import { weightedChannelSum } from './cam.js';
 import type { MethodCapabilities } from './method.js';
 import {
-  adaptivePathSums, checkAdaptiveOptions, halvesEstimate, ADAPTIVE_OPTIONS, DEFAULT_TOLERANCE, INITIAL_POINTS,
+  adaptivePathSums, checkAdaptiveOptions, halvesEstimate, ADAPTIVE_OPTIONS, ADAPTIVE_OPTION_INFO, DEFAULT_TOLERANCE, INITIAL_POINTS,
   type AdaptiveStepsOptions, type PathEstimate,
 } from './adaptive.js';
 import {
@@ -46,9 +46,9 @@ export class RsiGradCam extends BaseCam<RsiGradCamOptions> {
     options: [...PATH_OPTIONS, 'weighting', 'returnAttributions', ...ADAPTIVE_OPTIONS],
     optionInfo: {
       ...PATH_OPTION_INFO,
+      steps: { ...PATH_OPTION_INFO.steps!, keywords: ['auto'] },
       weighting: { description: 'channel weights from the path integral', type: 'choice', default: DEFAULT_WEIGHTING, choices: WEIGHTINGS },
-      // tolerance and maxEvaluations (ADAPTIVE_OPTION_INFO) apply only with steps 'auto', which a plain integer
-      // steps control cannot give: a form prefilling them would be refused, so they are not described here.
+      ...ADAPTIVE_OPTION_INFO,
     },
     defaultScore: 'softmax',
   };

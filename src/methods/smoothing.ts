@@ -35,10 +35,11 @@ export interface SmoothingOptions {
 
 export const SMOOTHING_OPTION_INFO: Readonly<Record<string, OptionInfo>> = {
   smooth: { description: 'smoothing: noise (NoiseTunnel), aug (flip x brightness), eigen (first principal component)', type: 'choice', choices: SMOOTH_MODES },
-  noiseSamples: { description: 'noise: number of noisy copies', type: 'integer', default: 5, min: 1, max: MAX_NOISE_SAMPLES },
-  noiseStdev: { description: 'noise: standard deviation, in preprocessed units', type: 'number', default: 1, min: 0 },
-  noiseType: { description: 'noise: how the maps combine', type: 'choice', default: 'smoothgrad', choices: NOISE_TYPES },
-  seed: { description: 'seed of the noise (and of RISE masks)', type: 'integer', default: 0, min: 0 },
+  noiseSamples: { description: 'noise: number of noisy copies', type: 'integer', default: 5, min: 1, max: MAX_NOISE_SAMPLES, when: { smooth: 'noise' } },
+  noiseStdev: { description: 'noise: standard deviation, in preprocessed units', type: 'number', default: 1, min: 0, when: { smooth: 'noise' } },
+  noiseType: { description: 'noise: how the maps combine', type: 'choice', default: 'smoothgrad', choices: NOISE_TYPES, when: { smooth: 'noise' } },
+  // RISE describes its own seed (of its masks); as a smoothing setting the seed is the noise's.
+  seed: { description: 'noise: seed of the noise', type: 'integer', default: 0, min: 0, when: { smooth: 'noise' } },
 };
 
 /** Checks the smoothing options (`seed` may be set without noise: one seed serves a whole run). */

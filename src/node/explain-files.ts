@@ -5,7 +5,7 @@
 import type { Classifier, ExplainOptions } from '../classifier.js';
 import type { MethodName } from '../methods/registry.js';
 import { heatmapToPhoto, type FitGeometry, type FitMode } from '../image/fit.js';
-import { blurBaseline } from '../image/preprocess.js';
+import { BASELINE_NAMES, namedBaseline, type BaselineName } from '../image/preprocess.js';
 import type { FloatMap } from '../image/types.js';
 import type { Explanation } from '../methods/types.js';
 import { OptionError } from '../errors.js';
@@ -46,9 +46,9 @@ export async function preparePhoto(classifier: Classifier, file: string, fit?: F
 
 async function baselineFor(classifier: Classifier, prepared: PreparedPhoto, choice: BaselineChoice): Promise<Float32Array> {
   if (choice === 'black') return classifier.blackBaseline();
-  if (choice === 'blur') {
+  if ((BASELINE_NAMES as readonly string[]).includes(choice)) {
     const [h, w] = classifier.inputSize;
-    return blurBaseline({ width: w, height: h, data: prepared.fitted }, classifier.inputSpec!);
+    return namedBaseline(choice as BaselineName, { width: w, height: h, data: prepared.fitted }, classifier.inputSpec!);
   }
   if (typeof choice !== 'string') throw new OptionError('baseline must be black, blur or an image file');
   const other = await preparePhoto(classifier, choice, 'stretch');

@@ -96,7 +96,10 @@ test('options are checked per method: a method refuses options it does not take'
 test('capabilities are known without a model: labels and how to set each own option (for forms)', () => {
   assert.equal(methodCapabilities('gradcam++')!.label, 'Grad-CAM++');
   const rsi = methodCapabilities('rsi-grad-cam')!;
-  assert.deepEqual(rsi.optionInfo!.steps, { description: 'path intervals m (m + 1 points)', type: 'integer', default: 50, min: 1, max: 10000 });
+  assert.deepEqual(rsi.optionInfo!.steps, { description: 'path intervals m (m + 1 points)', type: 'integer', default: 50, min: 1, max: 10000, keywords: ['auto'] });
+  // tolerance and maxEvaluations are described, as applying with steps 'auto' only.
+  assert.deepEqual(rsi.optionInfo!.tolerance!.when, { steps: 'auto' });
+  assert.deepEqual(rsi.optionInfo!.maxEvaluations!.when, { steps: 'auto' });
   assert.deepEqual(rsi.optionInfo!.weighting!.choices, WEIGHTINGS);
   assert.ok(Object.keys(rsi.optionInfo!).every((k) => rsi.options.includes(k)), 'every described option is taken');
   for (const name of methodNames()) if (name !== USER_METHOD) assert.ok(methodCapabilities(name), name);

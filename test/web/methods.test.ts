@@ -75,4 +75,72 @@ describe('web page: the library’s methods', { skip: missing }, () => {
     await page.close();
     process.stdout.write(`# page vs CLI, demo: max |map difference| ${JSON.stringify(worst)}\n`);
   });
+
+  test('a blur baseline, noise and aug smoothing and steps auto set in the form equal the CLI --raw output', async () => {
+    const { page, errors } = await openPage(browser, served.url);
+    const photo = 'demo-00008.png';
+    let n = await runs(page);
+    await page.locator(`[data-photo="${photo}"]`).click();
+    await waitForRuns(page, ++n);
+    const image = path.join(DEMO, 'images', photo);
+    const model = path.join(DEMO, 'demo-cnn.onnx');
+    type Smoothed = RawJson & { baseline?: unknown; smoothing?: { mode: string; copies: number; noiseType?: string }; evaluations?: number };
+    const worst: Record<string, number> = {};
+    const check = async (label: string, method: string, extra: string[]) => {
+      const cli = cliRaw(image, model, method, extra) as Smoothed;
+      const mine = await pageRaw<Smoothed>(page, method);
+      worst[label] = assertSameCam(mine, cli, 1e-4, label);
+      assert.deepEqual(mine.smoothing, cli.smoothing, label);
+      assert.equal(mine.steps, cli.steps, label);
+      assert.equal(mine.evaluations, cli.evaluations, label);
+      return { mine, cli };
+    };
+
+    // Auto steps' tolerance and the noise settings show only when they apply.
+    assert.equal(await page.locator('#o-rsi-grad-cam-tolerance').isVisible(), false);
+    assert.equal(await page.locator('#s-noiseSamples').isVisible(), false);
+    assert.deepEqual(await page.locator('#o-rsi-grad-cam-baseline option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), ['black', 'blur']);
+    assert.deepEqual(await page.locator('#s-smooth option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), ['', 'noise', 'aug', 'eigen']);
+
+    // RSI-Grad-CAM from the blurred photo, 16 steps.
+    await setMethods(page, ['rsi-grad-cam']);
+    await page.selectOption('#o-rsi-grad-cam-baseline', 'blur');
+    await page.fill('#o-rsi-grad-cam-steps', '16');
+    await page.click('#run');
+    await waitForRuns(page, ++n, 300_000);
+    const blur = await check('rsi-grad-cam, baseline blur', 'rsi-grad-cam', ['--baseline', 'blur', '--steps', '16']);
+    const black = cliRaw(image, model, 'rsi-grad-cam', ['--steps', '16']);
+    const change = Math.max(...black.cam.map((v, i) => Math.abs(v - blur.cli.cam[i]!)));
+    assert.ok(change > 1e-2, `the blur baseline changes the map (by ${change}), so the page's match means it used it`);
+
+    // Steps auto with its tolerance (black baseline again).
+    await page.selectOption('#o-rsi-grad-cam-baseline', 'black');
+    await page.fill('#o-rsi-grad-cam-steps', 'auto');
+    assert.equal(await page.locator('#o-rsi-grad-cam-tolerance').isVisible(), true);
+    await page.fill('#o-rsi-grad-cam-tolerance', '0.05');
+    await page.click('#run');
+    await waitForRuns(page, ++n, 300_000);
+    const auto = await check('rsi-grad-cam, steps auto', 'rsi-grad-cam', ['--steps', 'auto', '--tolerance', '0.05']);
+    assert.ok(auto.cli.evaluations! > 0, 'auto steps report their evaluations');
+
+    // Grad-CAM with noise smoothing (3 copies, std 0.5, smoothgrad_sq, seed 7), then aug.
+    await setMethods(page, ['gradcam']);
+    await page.selectOption('#s-smooth', 'noise');
+    assert.equal(await page.locator('#s-noiseSamples').isVisible(), true);
+    await page.fill('#s-noiseSamples', '3');
+    await page.fill('#s-noiseStdev', '0.5');
+    await page.selectOption('#s-noiseType', 'smoothgrad_sq');
+    await page.fill('#s-seed', '7');
+    await page.click('#run');
+    await waitForRuns(page, ++n, 300_000);
+    const noise = await check('gradcam, smooth noise', 'gradcam', ['--smooth', 'noise', '--noise-samples', '3', '--noise-stdev', '0.5', '--noise-type', 'smoothgrad_sq', '--seed', '7']);
+    assert.deepEqual(noise.mine.smoothing, { mode: 'noise', copies: 3, noiseType: 'smoothgrad_sq' });
+    await page.selectOption('#s-smooth', 'aug');
+    await page.click('#run');
+    await waitForRuns(page, ++n, 300_000);
+    await check('gradcam, smooth aug', 'gradcam', ['--smooth', 'aug']);
+    await errors.check();
+    await page.close();
+    process.stdout.write(`# page vs CLI, baselines and smoothing: max |map difference| ${JSON.stringify(worst)}\n`);
+  });
 });

@@ -4,7 +4,7 @@
  */
 import { CATALOGUE, COLORMAP_NAMES, FIT_MODES, PRESET_NAMES, type ColormapName, type FitMode, type InputSpec, type PresetName } from '../../src/core.js';
 import { EngineClient, EngineError } from './client.js';
-import { methodsUi, type MethodUi } from './methods-ui.js';
+import { applies, methodsUi, smoothingUi, type MethodUi, type OptionControl } from './methods-ui.js';
 import { decodePhoto, displaySize, drawPhoto, PhotoError } from './photo.js';
 import type { Backend, BackendSummary, ModelSummary, NamedBytes, PhotoData, PhotoPredictions } from './protocol.js';
 import { createTile, fillTile, formatMs, h, type DisplayOptions, type Tile } from './tiles.js';
@@ -30,6 +30,7 @@ const ui = {
   photoDrop: $<HTMLDivElement>('photo-drop'),
   layer: $<HTMLSelectElement>('layer'),
   methods: $<HTMLFieldSetElement>('methods'),
+  smoothing: $<HTMLFieldSetElement>('smoothing'),
   error: $<HTMLDivElement>('error'),
   notice: $<HTMLDivElement>('notice'),
   preview: $<HTMLCanvasElement>('photo-preview'),
@@ -71,6 +72,8 @@ const state = {
   running: undefined as Promise<void> | undefined,
   runs: 0,
   methods: [] as MethodUi[],
+  /** The smoothing modifier's controls (every chosen method gets them). */
+  smoothing: smoothingUi(),
 };
 
 let urlLayer = new URLSearchParams(location.search).get('layer') ?? undefined;
@@ -272,7 +275,7 @@ function showPredictions(p: PhotoPredictions | undefined): void {
 
 /**
  * Method checkboxes and option controls. The URL can preset them (a link that reproduces a
- * view): `?methods=gradcam,rsi-grad-cam&rsi-grad-cam.steps=20`.
+ * view): `?methods=gradcam,rsi-grad-cam&rsi-grad-cam.steps=20&smooth=noise`.
  */
 function buildMethodControls(summary: ModelSummary): void {
   const url = new URLSearchParams(location.search);
@@ -288,31 +291,7 @@ function buildMethodControls(summary: ModelSummary): void {
     const label = h('label', { htmlFor: `m-${m.name}` }, box, h('span', {}, m.title));
     wrap.append(label);
     if (m.description) wrap.append(h('div', { className: 'desc' }, m.description));
-    if (m.options.length) {
-      const opts = h('div', { className: 'opts' });
-      for (const o of m.options) {
-        const id = `o-${m.name}-${o.name}`;
-        const preset = url.get(`${m.name}.${o.name}`) ?? String(o.default);
-        const control =
-          o.kind === 'choice'
-            ? h('select', { id }, ...o.choices!.map((c) => h('option', { value: c.value, selected: c.value === preset }, c.label)))
-            : h('input', {
-                type: 'number',
-                id,
-                ...(o.min !== undefined ? { min: String(o.min) } : {}),
-                ...(o.max !== undefined ? { max: String(o.max) } : {}),
-                step: o.kind === 'int' ? '1' : 'any',
-                value: preset,
-                // Empty: the method's own default, which may depend on the model (occlusion's window).
-                placeholder: 'auto',
-              });
-        control.dataset.option = o.name;
-        if (o.description) control.title = o.description;
-        control.addEventListener('change', markStale);
-        opts.append(h('label', { htmlFor: id }, o.label, control));
-      }
-      wrap.append(opts);
-    }
+    if (m.options.length) wrap.append(optionControls(`o-${m.name}-`, m.options, (o) => url.get(`${m.name}.${o}`)));
     box.addEventListener('change', () => {
       m.checked = box.checked;
       wrap.classList.toggle('on', box.checked);
@@ -322,14 +301,94 @@ function buildMethodControls(summary: ModelSummary): void {
   }
 }
 
-function methodOptions(m: MethodUi): Record<string, unknown> {
+/** The smoothing modifier's controls (built once: they come from the library, not the model). */
+function buildSmoothingControls(): void {
+  const url = new URLSearchParams(location.search);
+  ui.smoothing.append(optionControls('s-', state.smoothing, (o) => url.get(o)));
+}
+
+/**
+ * A grid of controls with ids `${prefix}${option}`: a select for a choice, a number field (text
+ * where words such as 'auto' are taken too). Controls with `when` show only while it holds.
+ */
+function optionControls(prefix: string, controls: OptionControl[], preset: (option: string) => string | null): HTMLElement {
+  const opts = h('div', { className: 'opts' });
+  const labels: [OptionControl, HTMLElement][] = [];
+  // The group's own fields (it may not be in the document yet).
+  const sync = () => {
+    for (const [o, label] of labels) label.hidden = !applies(o, (k) => opts.querySelector<HTMLInputElement | HTMLSelectElement>(`[data-option="${k}"]`)?.value);
+  };
+  for (const o of controls) {
+    const id = `${prefix}${o.name}`;
+    const value = preset(o.name) ?? String(o.default);
+    const control =
+      o.kind === 'choice'
+        ? h('select', { id }, ...o.choices!.map((c) => h('option', { value: c.value, selected: c.value === value }, c.label)))
+        : o.keywords
+          ? withWords(h('input', { type: 'text', id, inputMode: 'decimal', value, placeholder: o.keywords.join(' / ') }), o.keywords)
+          : h('input', {
+              type: 'number',
+              id,
+              ...(o.min !== undefined ? { min: String(o.min) } : {}),
+              ...(o.max !== undefined ? { max: String(o.max) } : {}),
+              step: o.kind === 'int' ? '1' : 'any',
+              value,
+              // Empty: the method's own default, which may depend on the model (occlusion's window).
+              placeholder: 'auto',
+            });
+    control.dataset.option = o.name;
+    if (o.description) control.title = o.keywords ? `${o.description} (or ${o.keywords.join(', ')})` : o.description;
+    control.addEventListener('input', sync);
+    control.addEventListener('change', () => {
+      sync();
+      markStale();
+    });
+    const label = h('label', { htmlFor: id }, o.label, control);
+    labels.push([o, label]);
+    opts.append(label);
+  }
+  sync();
+  return opts;
+}
+
+/** A text field offering `words` in a datalist (a number field that also takes 'auto'). */
+function withWords(input: HTMLInputElement, words: string[]): HTMLInputElement {
+  const list = h('datalist', { id: `${input.id}-words` }, ...words.map((w) => h('option', { value: w })));
+  document.body.append(list);
+  input.setAttribute('list', list.id);
+  return input;
+}
+
+/** The text of control `${prefix}${name}` (undefined when there is none). */
+function valueOf(prefix: string, name: string): string | undefined {
+  return (document.getElementById(`${prefix}${name}`) as HTMLInputElement | HTMLSelectElement | null)?.value;
+}
+
+/** The options set in a group of controls: empty ones and those whose `when` does not hold are left to the library. */
+function readOptions(prefix: string, controls: OptionControl[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const o of m.options) {
-    const el = document.getElementById(`o-${m.name}-${o.name}`) as HTMLInputElement | HTMLSelectElement;
-    if (el.value === '') continue;
-    out[o.name] = o.kind === 'choice' ? el.value : Number(el.value);
+  for (const o of controls) {
+    const text = valueOf(prefix, o.name) ?? '';
+    if (text === '' || !applies(o, (k) => valueOf(prefix, k))) continue;
+    out[o.name] = o.kind === 'choice' || o.keywords?.includes(text) ? text : Number(text);
   }
   return out;
+}
+
+/** Why a group's number fields cannot be used, or undefined. */
+function invalidOption(title: string, prefix: string, controls: OptionControl[]): string | undefined {
+  for (const o of controls) {
+    if (o.kind === 'choice' || !applies(o, (k) => valueOf(prefix, k))) continue;
+    const text = (valueOf(prefix, o.name) ?? '').trim();
+    if (text === '' || o.keywords?.includes(text)) continue;
+    const v = Number(text);
+    const range = o.min !== undefined && o.max !== undefined ? ` from ${o.min} to ${o.max}` : o.min !== undefined ? ` of at least ${o.min}` : o.max !== undefined ? ` up to ${o.max}` : '';
+    const words = o.keywords ? `, or ${o.keywords.join(' or ')}` : '';
+    if (!Number.isFinite(v) || (o.kind === 'int' && !Number.isInteger(v)) || v < (o.min ?? -Infinity) || v > (o.max ?? Infinity)) {
+      return `${title}: ${o.label} must be a ${o.kind === 'int' ? 'whole number' : 'number'}${range}${words}.`;
+    }
+  }
+  return undefined;
 }
 
 function markStale(): void {
@@ -361,15 +420,10 @@ async function doExplain(): Promise<void> {
     showError('Choose at least one method.');
     return;
   }
-  for (const [m, o] of chosen.flatMap((m) => m.options.filter((x) => x.kind !== 'choice').map((x) => [m, x] as const))) {
-    const text = (document.getElementById(`o-${m.name}-${o.name}`) as HTMLInputElement).value;
-    if (text === '') continue;
-    const v = Number(text);
-    const range = o.min !== undefined && o.max !== undefined ? ` from ${o.min} to ${o.max}` : o.min !== undefined ? ` of at least ${o.min}` : o.max !== undefined ? ` up to ${o.max}` : '';
-    if (!Number.isFinite(v) || (o.kind === 'int' && !Number.isInteger(v)) || v < (o.min ?? -Infinity) || v > (o.max ?? Infinity)) {
-      showError(`${m.title}: ${o.label} must be a ${o.kind === 'int' ? 'whole number' : 'number'}${range}.`);
-      return;
-    }
+  const invalid = [...chosen.map((m) => invalidOption(m.title, `o-${m.name}-`, m.options)), invalidOption('Smoothing', 's-', state.smoothing)].find(Boolean);
+  if (invalid) {
+    showError(invalid);
+    return;
   }
   ui.run.classList.remove('stale');
   const photoName = state.photo.name;
@@ -386,7 +440,8 @@ async function doExplain(): Promise<void> {
         methods: chosen.map((m) => m.name),
         layer: ui.layer.value || undefined,
         target: state.target,
-        methodOptions: Object.fromEntries(chosen.map((m) => [m.name, methodOptions(m)])),
+        methodOptions: Object.fromEntries(chosen.map((m) => [m.name, readOptions(`o-${m.name}-`, m.options)])),
+        commonOptions: readOptions('s-', state.smoothing),
         displaySize: state.viewSize,
       },
       {
@@ -622,6 +677,7 @@ function wireControls(): void {
 
 async function main(): Promise<void> {
   wireControls();
+  buildSmoothingControls();
   wireInput();
   setBusy(false);
   const wanted = new URLSearchParams(location.search).get('backend') === 'webgpu' ? 'webgpu' : 'wasm';

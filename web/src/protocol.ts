@@ -30,6 +30,8 @@ export interface ExplainRequest {
   target?: number;
   /** Options per method, by method name (what is not given takes the library's default). */
   methodOptions: Record<string, Record<string, unknown>>;
+  /** Options for every method (the smoothing modifier); a method's own options win. */
+  commonOptions?: Record<string, unknown>;
   /** Size of the photo as shown, for the heatmap over it. */
   displaySize: [number, number];
 }

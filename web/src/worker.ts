@@ -4,7 +4,7 @@
  */
 import {
   Classifier, Model, Runtime, explanationJson, methodNames, optionsFor, fitGeometry, fitImage, heatmapToPhoto, importModelFile,
-  modelDefaultSpec, presetSpec, readSidecars, RsiGradCamError, type FitMode, type InputSpec, type OrtModule, type PresetName, type ExplainOptions,
+  modelDefaultSpec, namedBaseline, presetSpec, readSidecars, RsiGradCamError, type BaselineName, type FitMode, type InputSpec, type OrtModule, type PresetName, type ExplainOptions, type RgbImage,
 } from '../../src/core.js';
 import type { Backend, BackendSummary, OrtUrls, ExplainRequest, MethodResult, ModelSummary, NamedBytes, PhotoData, PhotoPredictions, Reply, Request } from './protocol.js';
 
@@ -221,10 +221,14 @@ async function predictPhoto(): Promise<PhotoPredictions | undefined> {
   const c = loaded.classifier;
   requireSpec(c);
   activity = `while ${loaded.source} classified the photo`;
-  const fitted = fitImage(photo, c.inputSize, c.info.fit ?? 'stretch');
-  input = c.toTensor(fitted.image);
+  input = c.toTensor(fittedPhoto(c));
   const [p] = await c.pipeline.predict([input], 1);
   return { top: p!.topk.map((t) => ({ ...t, label: c.label(t.index) })) };
+}
+
+/** The photo fitted to the model's input size (what its input tensor is made from). */
+function fittedPhoto(c: Classifier): RgbImage {
+  return fitImage(photo!, c.inputSize, c.info.fit ?? 'stretch').image;
 }
 
 async function explain(id: number, r: ExplainRequest): Promise<{ done: number }> {
@@ -274,7 +278,12 @@ async function runMethod(id: number, method: string, r: ExplainRequest): Promise
   };
   // Only what this method declares (the form holds every method's settings).
   // The layer too: a method that takes none (input attributions) is left without it.
-  Object.assign(options, optionsFor(c.method(method), { layer: r.layer, ...(r.methodOptions[method] ?? {}) }));
+  Object.assign(options, optionsFor(c.method(method), { layer: r.layer, ...r.commonOptions, ...(r.methodOptions[method] ?? {}) }));
+  // A baseline chosen by name (black, blur) becomes the image, made from this photo as the CLI makes it.
+  for (const [name, info] of Object.entries(c.method(method).capabilities.optionInfo ?? {})) {
+    const v = (options as Record<string, unknown>)[name];
+    if (info.type === 'baseline' && typeof v === 'string') (options as Record<string, unknown>)[name] = namedBaseline(v as BaselineName, fittedPhoto(c), c.inputSpec!);
+  }
   const t0 = performance.now();
   const [e] = await c.explain([input!], options);
   const ms = performance.now() - t0;
