@@ -5,7 +5,7 @@
 import { Model } from './engine/model.js';
 import type { LayerInfo } from './engine/layers.js';
 import type { Runtime } from './engine/runtime/runtime.js';
-import { blackBaseline, toTensor, type InputSpec } from './image/preprocess.js';
+import { blackBaseline, photoChannels, photoConversion, toTensor, unsupportedChannels, type InputSpec } from './image/preprocess.js';
 import type { RgbImage } from './image/types.js';
 import { Pipeline } from './methods/pipeline.js';
 import { createMethod, DEFAULT_METHOD, type MethodName, type MethodOptionsMap } from './methods/registry.js';
@@ -38,11 +38,6 @@ export type ExplainOptions<M extends string = MethodName> = M extends MethodName
 /** A layer as listed to users, with the default marked. */
 export interface LayerListing extends LayerInfo {
   isDefault: boolean;
-}
-
-/** Photos convert to 1 (luminance) or 3 (RGB) channels. */
-function photoChannels(spec: InputSpec): boolean {
-  return spec.channels === undefined || spec.channels === 1 || spec.channels === 3;
 }
 
 export class Classifier {
@@ -118,9 +113,20 @@ export class Classifier {
     return i;
   }
 
-  /** RGB pixels at the model's input size -> input tensor, through the model's preprocessing. */
+  /**
+   * RGB pixels at the model's input size -> input tensor, through the model's preprocessing
+   * (luminance and alpha for 1-, 2- and 4-channel models: see `photoConversion`).
+   */
   toTensor(img: RgbImage): Float32Array {
     return toTensor(img, this.requireSpec());
+  }
+
+  /**
+   * How a photo (with transparency or not) becomes this model's input channels, in one line
+   * for the user; undefined for RGB models.
+   */
+  photoConversion(hasAlpha: boolean): string | undefined {
+    return photoConversion(this.requireSpec(), hasAlpha);
   }
 
   /** The black image after the model's preprocessing (path methods' default baseline). */
@@ -133,11 +139,7 @@ export class Classifier {
     if (!spec) {
       throw new OptionError(`${this.info.source}: the model's preprocessing is unknown; give one (--preprocess imagenet|tf|caffe|unit|FILE.json, or raw)`);
     }
-    if (!photoChannels(spec)) {
-      throw new OptionError(
-        `${this.info.source}: the model takes ${spec.channels} input channels; photos convert only to 3 (RGB) or 1 (luminance), so give the input tensors (and an RSI-Grad-CAM baseline) yourself`,
-      );
-    }
+    if (!photoChannels(spec)) throw unsupportedChannels(spec.channels!, this.info.source);
     return spec;
   }
 

@@ -12,6 +12,8 @@ export interface ExplanationJsonContext {
   /** [width, height] of the photo. */
   imageSize: [number, number];
   fit: FitMode;
+  /** How the photo became the model's channels (1-, 2- and 4-channel models). */
+  conversion?: string;
   /** Milliseconds: model load and this explanation. */
   timings: { load: number; explain: number };
 }
@@ -28,6 +30,7 @@ export function explanationJson(c: Classifier, e: Explanation, ctx: ExplanationJ
     model: c.info.source,
     image: ctx.image,
     imageSize: ctx.imageSize,
+    conversion: ctx.conversion,
     layer: e.layer,
     layerModules: several ? undefined : modules(e.layer),
     steps: e.steps,

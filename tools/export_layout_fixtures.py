@@ -29,6 +29,7 @@ gradients at Keras layers, stored NCHW; input gradients in the input's own NHWC 
 come from torch autograd on exactly the graph written.
 """
 import collections
+import functools
 import json
 import os
 import sys
@@ -361,12 +362,12 @@ def write_meta(name, description, model, shape, layout, layer_meta, samples, blo
 # --- 1 input channel (MNIST / FER / sketch style), exported by torch ---
 
 class GrayNet(nn.Module):
-    """28x28 greyscale: conv-BN-ReLU, MaxPool, conv-BN-ReLU, GlobalAveragePool, Linear."""
+    """28x28 greyscale (or `cin` channels): conv-BN-ReLU, MaxPool, conv-BN-ReLU, GlobalAveragePool, Linear."""
 
-    def __init__(self):
+    def __init__(self, cin=1):
         super().__init__()
         self.features = nn.Sequential(
-            ef.conv_bn(1, 8), nn.MaxPool2d(2, 2),       # 0, 1 -> 14x14
+            ef.conv_bn(cin, 8), nn.MaxPool2d(2, 2),     # 0, 1 -> 14x14
             ef.conv_bn(8, 16), nn.MaxPool2d(2, 2),      # 2, 3 -> 7x7
             ef.conv_bn(16, 16))                         # 4
         self.avgpool = nn.AdaptiveAvgPool2d(1)
@@ -379,6 +380,10 @@ class GrayNet(nn.Module):
 TORCH = collections.OrderedDict([
     ('variety_gray', (GrayNet, (1, 1, 28, 28), 'NCHW', 13, True, ['features.1', 'features.4'],
                       '1 input channel, 28x28 (MNIST / FER style): conv-BN-ReLU, MaxPool, GlobalAveragePool, Linear')),
+    ('variety_la', (functools.partial(GrayNet, 2), (1, 2, 28, 28), 'NCHW', 13, True, ['features.1', 'features.4'],
+                    '2 input channels (luminance, alpha), 28x28: conv-BN-ReLU, MaxPool, GlobalAveragePool, Linear')),
+    ('variety_rgba', (functools.partial(GrayNet, 4), (1, 4, 32, 32), 'NCHW', 13, True, ['features.1', 'features.4'],
+                      '4 input channels (RGB, alpha), 32x32: conv-BN-ReLU, MaxPool, GlobalAveragePool, Linear')),
 ])
 
 

@@ -1,5 +1,5 @@
 /** Gaussian blur in plain TypeScript (for the "blur" baseline). */
-import type { RgbImage } from './types.js';
+import { alphaAsRgb, firstChannel, type RgbImage } from './types.js';
 
 /** Normalised 1-D Gaussian kernel of radius ceil(3 sigma), sampled at integer offsets. */
 export function gaussianKernel(sigma: number): Float32Array {
@@ -14,9 +14,14 @@ export function gaussianKernel(sigma: number): Float32Array {
 
 /**
  * Separable Gaussian blur with edge pixels repeated past the border (so a constant image
- * stays constant). sigma in pixels; sigma <= 0 returns a copy.
+ * stays constant). sigma in pixels; sigma <= 0 returns a copy. An alpha plane is blurred alike.
  */
 export function gaussianBlurRgb(img: RgbImage, sigma: number): RgbImage {
+  const out = blurColours(img, sigma);
+  return img.alpha ? { ...out, alpha: firstChannel(blurColours(alphaAsRgb(img), sigma)) } : out;
+}
+
+function blurColours(img: RgbImage, sigma: number): RgbImage {
   const { width: W, height: H } = img;
   if (!(sigma > 0)) return { width: W, height: H, data: img.data.slice() };
   const k = gaussianKernel(sigma);

@@ -15,7 +15,7 @@ import { OptionError } from '../errors.js';
 import { checkMap } from './float-map.js';
 import { clampedTriangleTaps, type FilterTaps } from './resample.js';
 import { resizeRgb } from './resize-rgb.js';
-import { createRgbImage, type Box, type FloatMap, type Rect, type Rgb, type RgbImage } from './types.js';
+import { alphaAsRgb, createRgbImage, firstChannel, type Box, type FloatMap, type Rect, type Rgb, type RgbImage } from './types.js';
 
 export type FitMode = 'stretch' | 'crop' | 'pad';
 export const FIT_MODES: readonly FitMode[] = ['stretch', 'crop', 'pad'];
@@ -87,6 +87,11 @@ export function fitGeometry(photoWidth: number, photoHeight: number, size: reado
  * resizeRgb). The Node adapter has a faster sharp-based twin with the same geometry.
  */
 export function fitImage(img: RgbImage, size: readonly [number, number], fit: FitMode, options: { padColor?: Rgb } = {}): FittedImage {
+  if (img.alpha) {
+    // The alpha plane fitted alike (padding opaque, as the pad colour is).
+    const { image, geometry } = fitImage({ width: img.width, height: img.height, data: img.data }, size, fit, options);
+    return { image: { ...image, alpha: firstChannel(fitImage(alphaAsRgb(img), size, fit, { padColor: [255, 255, 255] }).image) }, geometry };
+  }
   const geometry = fitGeometry(img.width, img.height, size, fit);
   const { source, target, modelWidth, modelHeight } = geometry;
   const cut = extractRect(img, source);

@@ -5,16 +5,24 @@
  *     value = (pixel[c] * scale - mean[c]) / std[c]
  * with pixel in 0-255, so `mean` and `std` are on the scale AFTER multiplying by `scale`
  * (imagenet: scale 1/255, mean 0.485...; caffe: scale 1, mean 123.68...). `mean` and `std`
- * are listed as [r, g, b]; `channelOrder` only decides the order of the channels in the
- * tensor.
+ * are listed as [r, g, b]; `channelOrder` only decides the order of the colour channels in
+ * the tensor.
  *
- * A model with one input channel gets the luminance L = 0.299 R + 0.587 G + 0.114 B
- * (ITU-R BT.601, as PIL's convert('L') and TensorFlow's rgb_to_grayscale compute it):
- *     value = (L * scale - mean) / std
- * with `mean` and `std` given as one number each, or as [r, g, b] (then weighted the same
- * way, so a preset means the same for a grey image in either form). Other channel counts
- * (2, 4, ...) have no single meaning for a photo (alpha? infrared?), so photos are refused
- * for them: preprocess such tensors yourself.
+ * Photos convert to the model's channel count:
+ * - 3: R, G, B (in channelOrder);
+ * - 1: the luminance L = 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601, as PIL's convert('L') and
+ *   TensorFlow's rgb_to_grayscale compute it);
+ * - 2: L and alpha (PIL's 'LA');
+ * - 4: R, G, B (in channelOrder: BGR gives OpenCV's BGRA) and alpha (PIL's 'RGBA').
+ * Alpha is the photo's own (the image's `alpha` plane; colours are then the straight, not
+ * premultiplied, values as PIL gives them) or 255, opaque, when the photo has none.
+ * The luminance and alpha channels are scaled as a grey channel is:
+ *     value = (v * scale - mean_L) / std_L,   mean_L = 0.299 mean_r + 0.587 mean_g + 0.114 mean_b
+ * (std_L likewise), so a preset means for them what it means for a grey pixel in RGB: an
+ * opaque pixel's alpha lands where white does. `mean` and `std` may instead give one value
+ * per channel: [grey] (1 channel), [grey, alpha] (2), [r, g, b, alpha] (4). Other channel
+ * counts (5 and more) have no single meaning for a photo and are refused: preprocess such
+ * tensors yourself.
  */
 import { OptionError } from '../errors.js';
 import { gaussianBlurRgb } from './blur.js';
@@ -30,13 +38,16 @@ export interface InputSpec {
   /** Tensor layout; the engine's graphs are NCHW (NHWC is kept for information / export). */
   layout: Layout;
   channelOrder: ChannelOrder;
-  /** Per-channel mean [r, g, b] (or [grey] for one channel), on the scale after multiplying by `scale`. */
+  /**
+   * Per-channel mean [r, g, b], on the scale after multiplying by `scale`; or one value per
+   * model channel: [grey] (1 channel), [grey, alpha] (2), [r, g, b, alpha] (4).
+   */
   mean: number[];
-  /** Per-channel std [r, g, b] (or [grey] for one channel), on the scale after multiplying by `scale`. */
+  /** Per-channel std, listed as `mean` is. */
   std: number[];
   /** Factor applied to the 0-255 pixel before subtracting the mean. */
   scale: number;
-  /** Input channels of the model: 3 (RGB, in channelOrder) or 1 (luminance). Default 3. */
+  /** Input channels of the model: 3 (RGB, in channelOrder), 1 (luminance), 2 (luminance, alpha) or 4 (RGB, alpha). Default 3. */
   channels?: number;
 }
 
@@ -57,7 +68,8 @@ const PRESET_VALUES: Record<PresetName, Omit<InputSpec, 'size' | 'layout' | 'cha
 
 /**
  * What each preset computes, for help texts and the README (x is the 0-255 pixel, per
- * channel; one-channel models use the luminance).
+ * channel; one-channel models use the luminance; alpha is scaled as the luminance is, see
+ * the file's comment).
  */
 export const PRESET_FORMULAS: Record<PresetName, string> = {
   imagenet: '(x/255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225], RGB (torchvision)',
@@ -92,6 +104,44 @@ export function modelDefaultSpec(carried: InputSpec | undefined, format: 'onnx' 
 /** BT.601 luminance weights of R, G and B. */
 export const LUMINANCE: readonly [number, number, number] = [0.299, 0.587, 0.114];
 
+/** The channel counts photos convert to: 1 (luminance), 2 (luminance, alpha), 3 (RGB), 4 (RGB, alpha). */
+export const PHOTO_CHANNELS: readonly number[] = [1, 2, 3, 4];
+
+/** True when the model's channels can be made from photos (PHOTO_CHANNELS). */
+export function photoChannels(spec: InputSpec): boolean {
+  return PHOTO_CHANNELS.includes(spec.channels ?? 3);
+}
+
+/** True when the model takes an alpha channel (2 or 4 channels): decode photos with their transparency. */
+export function takesAlpha(spec: InputSpec): boolean {
+  return spec.channels === 2 || spec.channels === 4;
+}
+
+/** The refusal for a channel count photos do not convert to, saying what to do instead. */
+export function unsupportedChannels(channels: number, source = 'preprocess'): OptionError {
+  return new OptionError(
+    `${source}: the model takes ${channels} input channels; photos convert only to 1 (luminance), 2 (luminance, alpha), 3 (RGB) or 4 (RGB, alpha), ` +
+      `so give the input tensors yourself: Classifier.explain([x]) with x a Float32Array of ${channels} x H x W values in the model's layout (and an RSI-Grad-CAM baseline)`,
+  );
+}
+
+/**
+ * How photos become the model's input channels, in one line (the CLI prints it, explainFile
+ * returns it); undefined for 3-channel models (nothing to say). `hasAlpha`: whether the photo
+ * carries transparency. Throws for channel counts photos do not convert to.
+ */
+export function photoConversion(spec: InputSpec, hasAlpha: boolean): string | undefined {
+  const c = spec.channels ?? 3;
+  if (!photoChannels(spec)) throw unsupportedChannels(c);
+  const lum = 'luminance 0.299 R + 0.587 G + 0.114 B';
+  const alpha = hasAlpha ? "alpha from the photo's transparency" : 'alpha 255 (opaque: the photo has no transparency)';
+  const colours = spec.channelOrder === 'BGR' ? 'B, G, R' : 'R, G, B';
+  if (c === 1) return `converted to the model's 1 input channel: ${lum}`;
+  if (c === 2) return `converted to the model's 2 input channels: ${lum}, and ${alpha}`;
+  if (c === 4) return `converted to the model's 4 input channels: ${colours}, and ${alpha}`;
+  return undefined;
+}
+
 export const PRESET_NAMES = Object.keys(PRESET_VALUES) as PresetName[];
 
 /** A preset (imagenet, tf, caffe, unit, raw) for the given input size (default 224x224, NCHW, 3 channels). */
@@ -110,10 +160,11 @@ export function isPresetName(name: string): name is PresetName {
 
 /**
  * Validates a JSON value describing an InputSpec. Fields: size [h, w], layout, channelOrder,
- * mean [r, g, b], std [r, g, b], scale, channels (1 or 3), and optionally `preset` (a preset
- * name whose values fill the fields not given). Without `preset`, mean, std and scale are
- * required; for a one-channel model they may be one number each ([0.1307]). size defaults
- * to defaults.size or [224, 224], layout to NCHW, channelOrder to RGB, channels to
+ * mean [r, g, b], std [r, g, b], scale, channels (1, 2, 3 or 4), and optionally `preset` (a
+ * preset name whose values fill the fields not given). Without `preset`, mean, std and scale
+ * are required; they may also give one value per channel: [grey] for a one-channel model
+ * ([0.1307]), [grey, alpha] for two, [r, g, b, alpha] for four. size defaults to
+ * defaults.size or [224, 224], layout to NCHW, channelOrder to RGB, channels to
  * defaults.channels. `source` (file name) is named in every OptionError.
  */
 export function parseInputSpec(value: unknown, source: string, defaults: Partial<InputSpec> = {}): InputSpec {
@@ -132,13 +183,17 @@ export function parseInputSpec(value: unknown, source: string, defaults: Partial
     base = { ...base, ...PRESET_VALUES[o.preset as PresetName] };
   }
   const channels = o.channels ?? base.channels;
-  if (channels !== undefined && channels !== 1 && channels !== 3) fail('channels', `must be 1 (luminance) or 3 (RGB), got ${JSON.stringify(channels)}`);
+  if (channels !== undefined && !PHOTO_CHANNELS.includes(channels as number)) {
+    fail('channels', `must be 1 (luminance), 2 (luminance, alpha), 3 (RGB) or 4 (RGB, alpha), got ${JSON.stringify(channels)}`);
+  }
+  // One value per channel is also accepted where it differs from [r, g, b].
+  const perChannel: Record<number, string> = { 1: ' or one [grey]', 2: ' or two [grey, alpha]', 4: ' or four [r, g, b, alpha]' };
   const triple = (field: 'mean' | 'std', positive: boolean): number[] => {
     const v = o[field] ?? base[field];
     if (v === undefined) fail(field, 'is required (or give a preset)');
-    const lengthOk = Array.isArray(v) && (v.length === 3 || (v.length === 1 && channels === 1));
+    const lengthOk = Array.isArray(v) && (v.length === 3 || (channels !== undefined && channels !== 3 && v.length === channels));
     if (!lengthOk || !(v as unknown[]).every((x) => typeof x === 'number' && Number.isFinite(x))) {
-      fail(field, `must be three numbers [r, g, b]${channels === 1 ? ' or one [grey]' : ''}, got ${JSON.stringify(v)}`);
+      fail(field, `must be three numbers [r, g, b]${perChannel[channels as number] ?? ''}, got ${JSON.stringify(v)}`);
     }
     const t = v as number[];
     if (positive && !t.every((x) => x > 0)) fail(field, `must be positive, got ${JSON.stringify(v)}`);
@@ -176,34 +231,42 @@ export function tensorShape(spec: InputSpec): number[] {
 }
 
 /**
- * Per tensor channel: value = sum_k weight[k] * pixel[k] * a + b. Three channels read R, G or
- * B (in channelOrder); one channel reads the luminance. Other counts are refused.
+ * Per tensor channel: value = sum_k weight[k] * source[k] * a + b over the sources R, G, B
+ * and alpha. Colour channels read R, G or B (in channelOrder), the luminance channel the
+ * BT.601 sum, the alpha channel alpha (see the file's comment for the scaling).
  */
 function channelMaps(spec: InputSpec): { weights: number[][]; a: number[]; b: number[] } {
   const c = spec.channels ?? 3;
+  if (!photoChannels(spec)) throw unsupportedChannels(c);
+  const { mean, std } = spec;
+  // The value of channel k of [r, g, b] (one value: the same for all).
   const pick = (v: number[], k: number) => v[v.length === 1 ? 0 : k]!;
-  if (c === 1) {
-    const grey = (v: number[]) => (v.length === 1 ? v[0]! : LUMINANCE.reduce((sum, w, k) => sum + w * v[k]!, 0));
-    const m = grey(spec.mean);
-    const sd = grey(spec.std);
-    return { weights: [[...LUMINANCE]], a: [spec.scale / sd], b: [-m / sd] };
-  }
-  if (c !== 3) {
-    throw new OptionError(
-      `preprocess: the model takes ${c} input channels; photos convert only to 3 (RGB) or 1 (luminance) channels, so give the input tensors yourself (Classifier.explain with Float32Arrays)`,
-    );
-  }
-  const src = spec.channelOrder === 'RGB' ? [0, 1, 2] : [2, 1, 0];
-  return {
-    weights: src.map((k) => [0, 1, 2].map((j) => (j === k ? 1 : 0))),
-    a: src.map((k) => spec.scale / pick(spec.std, k)),
-    b: src.map((k) => -pick(spec.mean, k) / pick(spec.std, k)),
+  // The grey channel's value: the one given, else the luminance-weighted sum of [r, g, b].
+  const grey = (v: number[]) => (v.length === 1 ? v[0]! : LUMINANCE.reduce((sum, w, k) => sum + w * v[k]!, 0));
+  const rows: { w: number[]; m: number; s: number }[] = [];
+  const lumRow = (m: number, sd: number) => rows.push({ w: [...LUMINANCE, 0], m, s: sd });
+  const alphaRow = (m: number, sd: number) => rows.push({ w: [0, 0, 0, 1], m, s: sd });
+  const colourRows = () => {
+    for (const k of spec.channelOrder === 'RGB' ? [0, 1, 2] : [2, 1, 0]) rows.push({ w: [0, 1, 2, 3].map((j) => (j === k ? 1 : 0)), m: pick(mean, k), s: pick(std, k) });
   };
+  if (c === 1) lumRow(grey(mean), grey(std));
+  else if (c === 2) {
+    // [grey, alpha], or [r, g, b] weighted for both.
+    const nth = (v: number[], k: number) => (v.length === 2 ? v[k]! : grey(v));
+    lumRow(nth(mean, 0), nth(std, 0));
+    alphaRow(nth(mean, 1), nth(std, 1));
+  } else {
+    colourRows();
+    // [r, g, b, alpha], or [r, g, b] weighted for alpha.
+    if (c === 4) alphaRow(mean.length === 4 ? mean[3]! : grey(mean), std.length === 4 ? std[3]! : grey(std));
+  }
+  return { weights: rows.map((r) => r.w), a: rows.map((r) => spec.scale / r.s), b: rows.map((r) => -r.m / r.s) };
 }
 
 /**
- * Converts model-size RGB pixels to a float32 tensor in spec.layout (batch of one). Throws
- * OptionError when the image is not spec.size: fit it first (fitImage).
+ * Converts model-size RGB pixels (and their alpha, where the model takes it; absent: opaque)
+ * to a float32 tensor in spec.layout (batch of one). Throws OptionError when the image is not
+ * spec.size: fit it first (fitImage).
  */
 export function toTensor(img: RgbImage, spec: InputSpec): Float32Array {
   const [h, w] = spec.size;
@@ -215,11 +278,18 @@ export function toTensor(img: RgbImage, spec: InputSpec): Float32Array {
   const n = h * w;
   const out = new Float32Array(n * channels);
   const px = img.data;
+  const alpha = img.alpha;
+  if (alpha && alpha.length !== n) throw new OptionError(`preprocess: the image's alpha has ${alpha.length} values for ${w}x${h} pixels`);
   // Element (pixel i, channel c) goes to c * n + i (NCHW) or i * channels + c (NHWC).
   const [strideC, strideI] = spec.layout === 'NCHW' ? [n, 1] : [1, channels];
   for (let c = 0; c < channels; c++) {
-    const [wr, wg, wb] = weights[c]! as [number, number, number];
+    const [wr, wg, wb, wa] = weights[c]! as [number, number, number, number];
     const ac = a[c]!, bc = b[c]!;
+    if (wa !== 0) {
+      // The alpha channel: the photo's, or opaque.
+      for (let i = 0; i < n; i++) out[c * strideC + i * strideI] = (alpha ? alpha[i]! : 255) * ac + bc;
+      continue;
+    }
     for (let i = 0; i < n; i++) {
       const v = px[i * 3]! * wr + px[i * 3 + 1]! * wg + px[i * 3 + 2]! * wb;
       out[c * strideC + i * strideI] = v * ac + bc;
@@ -228,7 +298,7 @@ export function toTensor(img: RgbImage, spec: InputSpec): Float32Array {
   return out;
 }
 
-/** The "black image" baseline: all-zero RGB pixels through the same preprocessing. */
+/** The "black image" baseline: all-zero RGB pixels (opaque, where the model takes alpha) through the same preprocessing. */
 export function blackBaseline(spec: InputSpec): Float32Array {
   return toTensor(createRgbImage(spec.size[1], spec.size[0]), spec);
 }
@@ -239,8 +309,8 @@ export function defaultBlurSigma(spec: InputSpec): number {
 }
 
 /**
- * The "blur" baseline: the model-size image heavily Gaussian-blurred (sigma in pixels,
- * default defaultBlurSigma), then preprocessed. Blur after fitting, so sigma is in model pixels.
+ * The "blur" baseline: the model-size image (its alpha too) heavily Gaussian-blurred (sigma in
+ * pixels, default defaultBlurSigma), then preprocessed. Blur after fitting, so sigma is in model pixels.
  */
 export function blurBaseline(img: RgbImage, spec: InputSpec, sigma = defaultBlurSigma(spec)): Float32Array {
   return toTensor(gaussianBlurRgb(img, sigma), spec);

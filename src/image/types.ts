@@ -8,6 +8,12 @@ export interface RgbImage {
   width: number;
   height: number;
   data: Uint8Array;
+  /**
+   * Opacity of each pixel, 0-255, row-major, length width*height; absent: opaque. Kept only
+   * where a model takes an alpha channel (the photo is then decoded without flattening, the
+   * colours being the straight, unpremultiplied values); fitting and blurring carry it along.
+   */
+  alpha?: Uint8Array;
 }
 
 /** A single-channel float map (a heatmap), row-major; length width*height. */
@@ -39,4 +45,19 @@ export function createRgbImage(width: number, height: number, fill: Rgb = [0, 0,
     }
   }
   return { width, height, data };
+}
+
+/** The alpha plane as an RGB image (alpha in R, G and B), so RGB operations can resample it. */
+export function alphaAsRgb(img: RgbImage): RgbImage {
+  const a = img.alpha!;
+  const data = new Uint8Array(a.length * 3);
+  for (let i = 0; i < a.length; i++) data[3 * i] = data[3 * i + 1] = data[3 * i + 2] = a[i]!;
+  return { width: img.width, height: img.height, data };
+}
+
+/** The R plane of an RGB image (the inverse of alphaAsRgb). */
+export function firstChannel(img: RgbImage): Uint8Array {
+  const out = new Uint8Array(img.width * img.height);
+  for (let i = 0; i < out.length; i++) out[i] = img.data[3 * i]!;
+  return out;
 }

@@ -5,8 +5,8 @@
 import type { Classifier, ExplainOptions } from '../classifier.js';
 import type { MethodName } from '../methods/registry.js';
 import { heatmapToPhoto, type FitGeometry, type FitMode } from '../image/fit.js';
-import { BASELINE_NAMES, namedBaseline, type BaselineName } from '../image/preprocess.js';
-import type { FloatMap } from '../image/types.js';
+import { BASELINE_NAMES, namedBaseline, takesAlpha, type BaselineName } from '../image/preprocess.js';
+import type { FloatMap, RgbImage } from '../image/types.js';
 import type { Explanation } from '../methods/types.js';
 import { OptionError } from '../errors.js';
 import { fitImageSharp, loadImage, type LoadedImage } from './image-io.js';
@@ -27,6 +27,8 @@ export interface PhotoExplanation {
   explanation: Explanation;
   /** The heatmap over the whole photo, in [0, 1]. */
   photoHeatmap: FloatMap;
+  /** How the photo became the model's channels, for models that do not take RGB (Classifier.photoConversion). */
+  conversion?: string;
 }
 
 /** A photo fitted and preprocessed for the classifier. */
@@ -36,19 +38,36 @@ export interface PreparedPhoto {
   geometry: FitGeometry;
   input: Float32Array;
   fitted: LoadedImage['data'];
+  /** The fitted photo's alpha, for models that take an alpha channel and photos that have one. */
+  fittedAlpha?: Uint8Array;
+  /** How the photo became the model's channels (1-, 2- and 4-channel models). */
+  conversion?: string;
 }
 
+/**
+ * Decodes a photo and fits it to the model input. For models with an alpha channel the model
+ * sees the photo's transparency; `photo` (what the pictures show) is flattened onto white as always.
+ */
 export async function preparePhoto(classifier: Classifier, file: string, fit?: FitMode): Promise<PreparedPhoto> {
   const photo = await loadImage(file);
-  const { image, geometry } = await fitImageSharp(photo, classifier.inputSize, fit ?? classifier.info.fit ?? 'stretch');
-  return { file, photo, geometry, input: classifier.toTensor(image), fitted: image.data };
+  const spec = classifier.inputSpec;
+  const source = spec && takesAlpha(spec) ? await loadImage(file, { keepAlpha: true }) : photo;
+  const { image, geometry } = await fitImageSharp(source, classifier.inputSize, fit ?? classifier.info.fit ?? 'stretch');
+  const input = classifier.toTensor(image);
+  const conversion = classifier.photoConversion(source.alpha !== undefined);
+  return { file, photo, geometry, input, fitted: image.data, ...(image.alpha ? { fittedAlpha: image.alpha } : {}), ...(conversion ? { conversion } : {}) };
+}
+
+/** The fitted photo (with its alpha, where kept) of a prepared photo. */
+export function fittedImage(classifier: Classifier, prepared: PreparedPhoto): RgbImage {
+  const [h, w] = classifier.inputSize;
+  return { width: w, height: h, data: prepared.fitted, ...(prepared.fittedAlpha ? { alpha: prepared.fittedAlpha } : {}) };
 }
 
 async function baselineFor(classifier: Classifier, prepared: PreparedPhoto, choice: BaselineChoice): Promise<Float32Array> {
   if (choice === 'black') return classifier.blackBaseline();
   if ((BASELINE_NAMES as readonly string[]).includes(choice)) {
-    const [h, w] = classifier.inputSize;
-    return namedBaseline(choice as BaselineName, { width: w, height: h, data: prepared.fitted }, classifier.inputSpec!);
+    return namedBaseline(choice as BaselineName, fittedImage(classifier, prepared), classifier.inputSpec!);
   }
   if (typeof choice !== 'string') throw new OptionError('baseline must be black, blur or an image file');
   const other = await preparePhoto(classifier, choice, 'stretch');
@@ -70,5 +89,5 @@ export async function explainPrepared<M extends string = 'rsi-grad-cam'>(classif
   const [explanation] = await method.explain([prepared.input], { ...rest, ...(base !== undefined ? { baseline: base } : {}) });
   const [h, w] = explanation!.heatmapShape;
   const photoHeatmap = heatmapToPhoto({ width: w, height: h, data: explanation!.heatmap }, prepared.geometry);
-  return { file: prepared.file, photo: prepared.photo, geometry: prepared.geometry, explanation: explanation!, photoHeatmap };
+  return { file: prepared.file, photo: prepared.photo, geometry: prepared.geometry, explanation: explanation!, photoHeatmap, ...(prepared.conversion ? { conversion: prepared.conversion } : {}) };
 }

@@ -29,9 +29,15 @@ export interface LoadImageOptions {
   maxPixels?: number;
   /** Default MIN_IMAGE_SIDE. */
   minSide?: number;
+  /**
+   * Keep transparency as the image's `alpha` plane instead of flattening it onto `background`
+   * (for models that take an alpha channel); colours are then the straight values. Images
+   * without transparency get no alpha plane (opaque).
+   */
+  keepAlpha?: boolean;
 }
 
-/** A decoded photo: 8-bit RGB interleaved, EXIF orientation applied, plus where it came from. */
+/** A decoded photo: 8-bit RGB interleaved (and alpha where kept), EXIF orientation applied, plus where it came from. */
 export interface LoadedImage extends RgbImage {
   path: string;
 }
@@ -77,15 +83,14 @@ export async function decodeImage(bytes: Uint8Array, name: string, options: Load
   }
   try {
     // failOn 'warning' (sharp's default) makes truncated JPEGs an error instead of grey rows.
-    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning' })
-      .rotate()
-      .flatten({ background: { r, g, b } })
-      .toColourspace('srgb')
-      .removeAlpha()
+    const keepAlpha = options.keepAlpha === true && meta.hasAlpha === true;
+    const pipe = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning' }).rotate();
+    const { data, info } = await (keepAlpha ? pipe.toColourspace('srgb').ensureAlpha() : pipe.flatten({ background: { r, g, b } }).toColourspace('srgb').removeAlpha())
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
-    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), path: name };
+    if (info.channels !== (keepAlpha ? 4 : 3)) throw new Error(`decoded to ${info.channels} channels`);
+    const bytesOut = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    return { width: info.width, height: info.height, ...(keepAlpha ? splitAlpha(bytesOut) : { data: bytesOut }), path: name };
   } catch (e) {
     throw new ImageError(`cannot decode image ${name}: ${firstLine(e)} (corrupt or truncated?)`);
   }
@@ -101,20 +106,50 @@ export async function fitImageSharp(
   const geometry = fitGeometry(img.width, img.height, size, fit);
   const { source: s, target: t, modelWidth: mw, modelHeight: mh } = geometry;
   const [r, g, b] = options.padColor ?? [0, 0, 0];
-  let pipe = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 }, limitInputPixels: false });
+  // With alpha: resized as RGBA (sharp premultiplies the colours by alpha for the resize), padding opaque.
+  const channels = img.alpha ? 4 : 3;
+  const input = img.alpha ? joinAlpha(img.data, img.alpha) : img.data;
+  let pipe = sharp(input, { raw: { width: img.width, height: img.height, channels }, limitInputPixels: false });
   if (s.width !== img.width || s.height !== img.height) pipe = pipe.extract({ left: s.x, top: s.y, width: s.width, height: s.height });
   pipe = pipe.resize(t.width, t.height, { fit: 'fill', kernel: 'linear' });
   if (t.width !== mw || t.height !== mh) {
     pipe = pipe.extend({
       left: t.x, top: t.y, right: mw - t.x - t.width, bottom: mh - t.y - t.height,
-      background: { r, g, b },
+      background: { r, g, b, alpha: 1 },
     });
   }
-  const { data, info } = await pipe.removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  if (info.width !== mw || info.height !== mh || info.channels !== 3) {
-    throw new Error(`fitImageSharp: sharp produced ${info.width}x${info.height}x${info.channels}, expected ${mw}x${mh}x3`);
+  const { data, info } = await (img.alpha ? pipe.ensureAlpha() : pipe.removeAlpha()).raw().toBuffer({ resolveWithObject: true });
+  if (info.width !== mw || info.height !== mh || info.channels !== channels) {
+    throw new Error(`fitImageSharp: sharp produced ${info.width}x${info.height}x${info.channels}, expected ${mw}x${mh}x${channels}`);
   }
-  return { image: { width: mw, height: mh, data: new Uint8Array(data.buffer, data.byteOffset, data.length) }, geometry };
+  const out = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  return { image: { width: mw, height: mh, ...(img.alpha ? splitAlpha(out) : { data: out }) }, geometry };
+}
+
+/** Interleaved RGBA -> RGB and the alpha plane. */
+function splitAlpha(rgba: Uint8Array): { data: Uint8Array; alpha: Uint8Array } {
+  const n = rgba.length / 4;
+  const data = new Uint8Array(n * 3);
+  const alpha = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    data[3 * i] = rgba[4 * i]!;
+    data[3 * i + 1] = rgba[4 * i + 1]!;
+    data[3 * i + 2] = rgba[4 * i + 2]!;
+    alpha[i] = rgba[4 * i + 3]!;
+  }
+  return { data, alpha };
+}
+
+/** RGB and an alpha plane -> interleaved RGBA. */
+function joinAlpha(rgb: Uint8Array, alpha: Uint8Array): Uint8Array {
+  const out = new Uint8Array(alpha.length * 4);
+  for (let i = 0; i < alpha.length; i++) {
+    out[4 * i] = rgb[3 * i]!;
+    out[4 * i + 1] = rgb[3 * i + 1]!;
+    out[4 * i + 2] = rgb[3 * i + 2]!;
+    out[4 * i + 3] = alpha[i]!;
+  }
+  return out;
 }
 
 /** Reads an InputSpec from a JSON file (see parseInputSpec); errors name the file and field. */

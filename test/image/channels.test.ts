@@ -1,11 +1,14 @@
 /**
  * Photos for models that do not take 3-channel RGB: one channel gets the BT.601 luminance,
- * presets apply per channel, the black baseline has the model's size, other channel counts
- * are refused; the `raw` preset passes pixels through.
+ * two the luminance and alpha, four RGB and alpha (the photo's, or opaque); presets apply per
+ * channel (alpha scaled as the luminance is), the black baseline has the model's size, 5 or
+ * more channels are refused; the `raw` preset passes pixels through.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blackBaseline, parseInputSpec, presetSpec, tensorShape, toTensor, type InputSpec } from '../../src/image/preprocess.js';
+import { blackBaseline, blurBaseline, parseInputSpec, photoConversion, presetSpec, tensorShape, toTensor, type InputSpec } from '../../src/image/preprocess.js';
+import { gaussianBlurRgb } from '../../src/image/blur.js';
+import { fitImage } from '../../src/image/fit.js';
 import { Classifier } from '../../src/classifier.js';
 import { Model } from '../../src/engine/model.js';
 import { readOnnxFile } from '../../src/node/load-onnx.js';
@@ -47,13 +50,76 @@ test('a one-channel JSON spec takes one mean and std (MNIST style); three are we
   const explicit = parseInputSpec({ channels: 1, preset: 'unit', size: [1, 2] }, 'g.json');
   close(toTensor(two, explicit), [lum(255, 0, 0) / 255, lum(10, 20, 30) / 255]);
   assert.throws(() => parseInputSpec({ mean: [0.5], std: [0.5], scale: 1 }, 'rgb.json'), (e: Error) => e instanceof OptionError && /rgb\.json: field 'mean' must be three numbers \[r, g, b\]/.test(e.message));
-  assert.throws(() => parseInputSpec({ preset: 'unit', channels: 4 }, 'four.json'), (e: Error) => e instanceof OptionError && /four\.json: field 'channels' must be 1 \(luminance\) or 3 \(RGB\)/.test(e.message));
+  // 2 and 4 channels now take photos (below); 5 is refused, naming the counts that work.
+  assert.throws(() => parseInputSpec({ preset: 'unit', channels: 5 }, 'five.json'), (e: Error) => e instanceof OptionError && /five\.json: field 'channels' must be 1 \(luminance\), 2 \(luminance, alpha\), 3 \(RGB\) or 4 \(RGB, alpha\), got 5/.test(e.message));
 });
 
-test('photos are refused for models with 2 or 4 channels, with what to do instead', () => {
-  for (const c of [2, 4]) {
-    assert.throws(() => toTensor(two, presetSpec('unit', [1, 2], 'NCHW', c)), (e: Error) => e instanceof OptionError && new RegExp(`takes ${c} input channels; photos convert only to 3 \\(RGB\\) or 1 \\(luminance\\)`).test(e.message));
+test('photos are refused for models with 5 or more channels, with how to give a tensor instead', () => {
+  for (const c of [5, 6]) {
+    assert.throws(
+      () => toTensor(two, presetSpec('unit', [1, 2], 'NCHW', c)),
+      (e: Error) => e instanceof OptionError && new RegExp(`takes ${c} input channels; photos convert only to 1 \\(luminance\\), 2 \\(luminance, alpha\\), 3 \\(RGB\\) or 4 \\(RGB, alpha\\), so give the input tensors yourself: Classifier\\.explain\\(\\[x\\]\\) with x a Float32Array of ${c} x H x W values`).test(e.message) && !e.message.includes('\n'),
+    );
+    assert.throws(() => photoConversion(presetSpec('unit', [1, 2], 'NCHW', c), false), OptionError);
   }
+});
+
+// The two pixels with alpha 128 and 0 (half and fully transparent).
+const twoAlpha = { ...two, alpha: Uint8Array.from([128, 0]) };
+
+test('two channels: luminance and alpha (the photo\'s, else opaque), alpha scaled as the luminance is', () => {
+  const la = (name: Parameters<typeof presetSpec>[0], layout: 'NCHW' | 'NHWC' = 'NCHW') => presetSpec(name, [1, 2], layout, 2);
+  // NCHW: [L0, L1, A0, A1].
+  close(toTensor(twoAlpha, la('unit')), [lum(255, 0, 0) / 255, lum(10, 20, 30) / 255, 128 / 255, 0]);
+  close(toTensor(two, la('unit')), [lum(255, 0, 0) / 255, lum(10, 20, 30) / 255, 1, 1]);
+  close(toTensor(twoAlpha, la('tf')), [lum(255, 0, 0) / 127.5 - 1, lum(10, 20, 30) / 127.5 - 1, 128 / 127.5 - 1, -1]);
+  close(toTensor(twoAlpha, la('raw')), [lum(255, 0, 0), lum(10, 20, 30), 128, 0], 1e-4);
+  const m = lum(0.485, 0.456, 0.406);
+  const s = lum(0.229, 0.224, 0.225);
+  close(toTensor(twoAlpha, la('imagenet')), [(lum(255, 0, 0) / 255 - m) / s, (lum(10, 20, 30) / 255 - m) / s, (128 / 255 - m) / s, -m / s]);
+  // NHWC interleaves them: [L0, A0, L1, A1].
+  close(toTensor(twoAlpha, la('unit', 'NHWC')), [lum(255, 0, 0) / 255, 128 / 255, lum(10, 20, 30) / 255, 0]);
+  assert.deepEqual(tensorShape(la('unit')), [1, 2, 1, 2]);
+  // A JSON file may give [grey, alpha].
+  const own = parseInputSpec({ mean: [0.5, 0.25], std: [0.5, 0.125], scale: 1 / 255 }, 'la.json', { channels: 2, size: [1, 2] });
+  close(toTensor(twoAlpha, own), [(lum(255, 0, 0) / 255 - 0.5) / 0.5, (lum(10, 20, 30) / 255 - 0.5) / 0.5, (128 / 255 - 0.25) / 0.125, -0.25 / 0.125]);
+  assert.throws(() => parseInputSpec({ mean: [0.5, 0.5, 0.5, 0.5], std: [1, 1, 1], scale: 1 }, 'la.json', { channels: 2 }), (e: Error) => /la\.json: field 'mean' must be three numbers \[r, g, b\] or two \[grey, alpha\]/.test(e.message));
+  // The black baseline is opaque black.
+  close(blackBaseline(la('tf')), [-1, -1, 1, 1]);
+});
+
+test('four channels: R, G, B in the preset\'s order and alpha; [r, g, b, alpha] from a JSON file', () => {
+  const rgba = (name: Parameters<typeof presetSpec>[0], layout: 'NCHW' | 'NHWC' = 'NCHW') => presetSpec(name, [1, 2], layout, 4);
+  close(toTensor(twoAlpha, rgba('unit')), [1, 10 / 255, 0, 20 / 255, 0, 30 / 255, 128 / 255, 0]);
+  close(toTensor(two, rgba('unit')), [1, 10 / 255, 0, 20 / 255, 0, 30 / 255, 1, 1]);
+  // caffe: B, G, R minus their means, then alpha minus the weighted mean (OpenCV's BGRA order).
+  const mA = lum(123.68, 116.779, 103.939);
+  close(toTensor(twoAlpha, rgba('caffe')), [0 - 103.939, 30 - 103.939, 0 - 116.779, 20 - 116.779, 255 - 123.68, 10 - 123.68, 128 - mA, 0 - mA], 1e-4);
+  close(toTensor(twoAlpha, rgba('unit', 'NHWC')), [1, 0, 0, 128 / 255, 10 / 255, 20 / 255, 30 / 255, 0]);
+  const own = parseInputSpec({ mean: [0, 0, 0, 0.5], std: [1, 1, 1, 0.5], scale: 1 / 255 }, 'rgba.json', { channels: 4, size: [1, 2] });
+  close(toTensor(twoAlpha, own), [1, 10 / 255, 0, 20 / 255, 0, 30 / 255, (128 / 255 - 0.5) / 0.5, -1]);
+  close(blackBaseline(rgba('unit')), [0, 0, 0, 0, 0, 0, 1, 1]);
+  assert.deepEqual(tensorShape(rgba('unit', 'NHWC')), [1, 1, 2, 4]);
+});
+
+test('how the photo was converted, in one line; fitting and blurring carry the alpha along', () => {
+  assert.equal(photoConversion(presetSpec('unit', [1, 2]), true), undefined);
+  assert.equal(photoConversion(presetSpec('unit', [1, 2], 'NCHW', 1), false), "converted to the model's 1 input channel: luminance 0.299 R + 0.587 G + 0.114 B");
+  assert.equal(photoConversion(presetSpec('unit', [1, 2], 'NCHW', 2), true), "converted to the model's 2 input channels: luminance 0.299 R + 0.587 G + 0.114 B, and alpha from the photo's transparency");
+  assert.equal(photoConversion(presetSpec('caffe', [1, 2], 'NCHW', 4), false), "converted to the model's 4 input channels: B, G, R, and alpha 255 (opaque: the photo has no transparency)");
+  // pad: a 2x1 photo into 2x2 gets one row of padding above or below, opaque; the photo's row keeps its alpha.
+  const padded = fitImage(twoAlpha, [2, 2], 'pad').image;
+  assert.deepEqual([...padded.alpha!].sort((a, b) => a - b), [0, 128, 255, 255]);
+  const stretched = fitImage(twoAlpha, [1, 2], 'stretch').image;
+  assert.deepEqual([...stretched.alpha!], [128, 0]);
+  // A constant alpha stays constant under the blur, a varying one is blurred as a colour plane is.
+  const wide = { width: 8, height: 1, data: new Uint8Array(24).fill(100), alpha: Uint8Array.from([0, 0, 0, 0, 255, 255, 255, 255]) };
+  const blurred = gaussianBlurRgb(wide, 1.5);
+  const asColour = gaussianBlurRgb({ width: 8, height: 1, data: Uint8Array.from([...wide.alpha].flatMap((a) => [a, a, a])) }, 1.5);
+  assert.deepEqual([...blurred.alpha!], [...asColour.data].filter((_, i) => i % 3 === 0));
+  assert.ok(blurred.alpha![3]! > 0 && blurred.alpha![4]! < 255);
+  const base = blurBaseline(wide, presetSpec('unit', [1, 8], 'NCHW', 2), 1.5);
+  close(base.subarray(8), [...blurred.alpha!].map((a) => a / 255));
 });
 
 test('raw preset: the 0-255 pixel as it is, RGB', () => {

@@ -19,6 +19,7 @@ import { progressBar } from '../progress.js';
 import { OptionError } from '../../errors.js';
 import { explanationWarning } from '../warnings.js';
 import { autoStepsNote } from '../steps-note.js';
+import { ConversionNotes } from '../conversion-note.js';
 
 type CompareOpts = ModelOpts & MethodOpts & PictureOpts & { methods: string; layers?: string; out: string; tile: number; columns?: number };
 
@@ -53,9 +54,11 @@ export function registerCompare(program: Command): Command {
       let photo: RgbImage | undefined;
       const bar = progressBar('compare', 'tiles');
       const notes: string[] = [];
+      const conversions = new ConversionNotes();
       try {
         // Decoded and fitted once for every method and layer.
         const prepared = await preparePhoto(classifier, image, o.fit);
+        conversions.add(image, prepared.conversion);
         for (const [mi, method] of methods.entries()) {
           bar.update(method, mi * layers.length, methods.length * layers.length);
           // Every layer in the same session runs; each column shows its own layer's map. A method
@@ -84,7 +87,7 @@ export function registerCompare(program: Command): Command {
         bar.stop();
         await classifier.dispose();
       }
-      for (const n of notes) process.stderr.write(`${n}\n`);
+      for (const n of [...conversions.lines(), ...notes]) process.stderr.write(`${n}\n`);
       await mkdir(o.out, { recursive: true });
       // --columns: the photo and the methods' tiles wrapped n to a row (each caption names its method).
       const png = o.columns

@@ -18,6 +18,7 @@ import { expandInputs } from '../../node/input-files.js';
 import { shardFolder, shardItems } from '../../node/shard.js';
 import { shardOption, type Shard } from '../shard.js';
 import { autoStepsNote, autoStepsSummary } from '../steps-note.js';
+import { ConversionNotes } from '../conversion-note.js';
 
 type ExplainOpts = ModelOpts & MethodOpts & PictureOpts & { method: string; out: string; raw?: boolean; shard?: Shard };
 
@@ -58,6 +59,7 @@ Examples:
       const summaries: string[] = [];
       const warnings: string[] = [];
       const notes: string[] = [];
+      const conversions = new ConversionNotes();
       try {
         for (const [i, file] of images.entries()) {
           bar.update(path.basename(file), i, images.length);
@@ -76,13 +78,14 @@ Examples:
           if (warning) warnings.push(warning);
           const note = autoStepsNote(file, e);
           if (note) notes.push(note);
+          conversions.add(file, r.conversion);
         }
         bar.update('', images.length, images.length);
       } finally {
         bar.stop();
         await classifier.dispose();
       }
-      for (const n of notes) process.stderr.write(`${n}\n`);
+      for (const n of [...conversions.lines(), ...notes]) process.stderr.write(`${n}\n`);
       for (const s of summaries) process.stdout.write(`${s}\n`);
       for (const w of warnings) process.stderr.write(`${w}\n`);
       process.stdout.write(`${images.length} image${images.length === 1 ? '' : 's'} explained with ${method} in ${((performance.now() - started) / 1000).toFixed(1)} s (model load ${(loadMs / 1000).toFixed(1)} s)\n`);
@@ -95,6 +98,7 @@ function rawJson(c: Classifier, r: PhotoExplanation, loadMs: number, explainMs: 
     image: r.file,
     imageSize: [r.photo.width, r.photo.height],
     fit: r.geometry.fit,
+    ...(r.conversion ? { conversion: r.conversion } : {}),
     timings: { load: loadMs, explain: explainMs },
   });
 }

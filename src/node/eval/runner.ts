@@ -16,7 +16,7 @@ import type { Target } from '../../methods/types.js';
 import { parameterLayers, randomizeTopLayers, stageCounts } from '../../metrics/sanity.js';
 import { spearman } from '../../metrics/spearman.js';
 import type { TensorLayout } from '../../metrics/tensor-image.js';
-import { preparePhoto, type PreparedPhoto } from '../explain-files.js';
+import { fittedImage, preparePhoto, type PreparedPhoto } from '../explain-files.js';
 import { createNodeRuntime } from '../runtime.js';
 import { boxesToPhoto, type AnnotatedImage, type Annotations } from './annotations.js';
 import type { ExplainOptions } from '../../classifier.js';
@@ -124,10 +124,8 @@ async function prepareImage(
   const prepared = await preparePhoto(classifier, img.path, o.fit);
   const g = prepared.geometry;
   const boxes = boxesToPhoto(img.boxes, o.annotations.imageSize, g.photoWidth, g.photoHeight).map((b) => boxToModel(b, g));
-  const [h, w] = classifier.inputSize;
-  const fitted = { width: w, height: h, data: prepared.fitted };
   const spec = classifier.inputSpec!;
-  const blurred = blurBaseline(fitted, spec, o.blurSigma);
+  const blurred = blurBaseline(fittedImage(classifier, prepared), spec, o.blurSigma);
   const deletionFinish = o.deletionBaseline === 'black' ? black : o.deletionBaseline === 'blur' ? blurred : new Float32Array(black.length);
   const insertionStart = o.insertionStart === 'blur' ? blurred : black;
   const [p0, pDel, pIns] = await classifier.pipeline.predict([prepared.input, deletionFinish, insertionStart], settings.batchSize);
@@ -163,9 +161,8 @@ async function baselineSource(classifier: Classifier, choice: string): Promise<(
     return async () => b;
   }
   if (choice === 'blur') {
-    const [h, w] = classifier.inputSize;
     const spec = classifier.inputSpec!;
-    return async (p) => blurBaseline({ width: w, height: h, data: p.fitted }, spec, defaultBlurSigma(spec));
+    return async (p) => blurBaseline(fittedImage(classifier, p), spec, defaultBlurSigma(spec));
   }
   const other = (await preparePhoto(classifier, choice, 'stretch')).input;
   return async () => other;
