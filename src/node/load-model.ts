@@ -12,6 +12,7 @@ import type { TokenOptions } from '../engine/tokens.js';
 import { kerasInputScaling } from '../engine/input-scaling.js';
 import type { Graph } from '../engine/graph/types.js';
 import type { Runtime } from '../engine/runtime/runtime.js';
+import { seedWeightDigests } from '../engine/runtime/session-store.js';
 import { ModelFormatError } from '../errors.js';
 import { modelDefaultSpec, presetSpec, type InputSpec, type PresetName } from '../image/preprocess.js';
 import { readSidecars, type ModelSidecars } from '../model-files.js';
@@ -20,7 +21,7 @@ import type { FitMode } from '../image/fit.js';
 import { tfjsManifest } from '../importers/tfjs-model.js';
 import { cacheFolderFor, defaultCacheDir, fetchToCache, type DownloadProgress } from './download.js';
 import { resolveInputSpec } from './image-io.js';
-import { readOnnxFile } from './load-onnx.js';
+import { readOnnxFileWhole } from './load-onnx.js';
 import { loadTfjsModelFromFile } from './load-tfjs.js';
 import { createNodeRuntime, type NodeRuntimeOptions } from './runtime.js';
 import { ASSETS } from './package-root.js';
@@ -65,6 +66,8 @@ export async function loadModel(source: string, options: LoadModelOptions = {}):
     }
   }
 
+  let made: Runtime | undefined;
+  const runtime = () => (made ??= createNodeRuntime({ cacheDir: options.cacheDir, ...options.runtimeOptions }));
   let graph: Graph;
   let logits: string | undefined;
   let layerNames: Map<string, string> | undefined;
@@ -77,8 +80,13 @@ export async function loadModel(source: string, options: LoadModelOptions = {}):
     layerNames = imported.layerNames;
     scalesInside = imported.inputScaling !== undefined;
   } else {
-    graph = await readOnnxFile(file);
+    const read = await readOnnxFileWhole(file);
+    graph = read.graph;
     scalesInside = kerasInputScaling(graph) !== undefined;
+    // A second process on the same file need not hash its weights again for the session store's keys.
+    const store = (options.runtime ?? runtime()).options.sessionStore;
+    const digest = read.whole && (await store?.fileDigest?.(file, read.whole.identity, read.whole.bytes));
+    if (store && digest) seedWeightDigests(store, graph, digest);
   }
   const model = Model.prepare(graph, { source, logits, inputSize: options.inputSize, aliases: layerNames, tokens: options.tokens });
 
@@ -91,8 +99,7 @@ export async function loadModel(source: string, options: LoadModelOptions = {}):
   if (spec) {
     spec = { ...spec, size: model.imageSize, layout: model.inputLayout, channels: model.channels };
   }
-  const runtime = options.runtime ?? createNodeRuntime({ cacheDir: options.cacheDir, ...options.runtimeOptions });
-  return new Classifier(model, runtime, {
+  return new Classifier(model, options.runtime ?? runtime(), {
     source,
     labels: options.labels ?? carried.labels ?? side.labels,
     inputSpec: spec,

@@ -10,8 +10,13 @@
  * the machine's CPU (an optimised graph holds CPU-specific layouts, e.g. onnxruntime's NCHWc
  * blocks). An entry is written in a temporary folder and renamed into place, so it is
  * complete or absent; one whose files do not match the sizes and hashes its meta.json
- * records, or that onnxruntime cannot load, is removed and built again. Entries are removed,
- * least recently used first, when they pass `maxMB` together.
+ * records, or that onnxruntime cannot load, is removed and built again. Hashing a big
+ * model's weights on every load costs about a second (528 MB for VGG-16), so meta.json also
+ * records each file's identity as written (inode, size, modification and change times in
+ * nanoseconds): a file that still has it was not written since, and is not hashed again;
+ * any write, copy or replacement changes it, and the file is then hashed (an entry copied
+ * whole, e.g. with `cp -a`, that hashes right is kept and its identity recorded anew).
+ * Entries are removed, least recently used first, when they pass `maxMB` together.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
@@ -28,6 +33,8 @@ const FORMAT = 1;
 const MODEL = 'model.onnx';
 const DATA = 'model.onnx.data';
 const META = 'meta.json';
+/** Digests of model files, by path (`fileDigest`). */
+const FILES = '.files';
 /** Weights below this size stay inside model.onnx. */
 const EXTERNAL_MIN_BYTES = 1024;
 const DEFAULT_MAX_MB = 4096;
@@ -48,6 +55,8 @@ export interface DiskSessionStoreOptions {
 interface FileRecord {
   bytes: number;
   sha256: string;
+  /** The file's identity when it was hashed (`identity`); absent in entries of older versions. */
+  stat?: string;
 }
 
 interface Meta {
@@ -93,6 +102,31 @@ export class DiskSessionStore implements SessionStore {
     return h.digest('hex');
   }
 
+  /**
+   * SHA-256 of a model file's bytes, remembered in `<dir>/.files/` under the file's path with
+   * the identity it had when read (`fileIdentity` before and after): the same identity again
+   * gives the remembered digest without hashing; any write to the file changes it.
+   */
+  async fileDigest(file: string, identity: string, bytes: Uint8Array): Promise<string | undefined> {
+    const memo = path.join(this.dir, FILES, `${this.hash([new TextEncoder().encode(path.resolve(file))])}.json`);
+    try {
+      const known = JSON.parse(await readFile(memo, 'utf8')) as { identity?: string; sha256?: string };
+      if (known.identity === identity && typeof known.sha256 === 'string') return known.sha256;
+    } catch {
+      // none yet, or unreadable: hashed below
+    }
+    const sha256 = this.hash([bytes]);
+    try {
+      await mkdir(path.dirname(memo), { recursive: true });
+      const tmp = `${memo}.${process.pid}`;
+      await writeFile(tmp, JSON.stringify({ file: path.resolve(file), identity, sha256 }));
+      await rename(tmp, memo);
+    } catch {
+      // an unwritable cache: hashed again next time
+    }
+    return sha256;
+  }
+
   /** The entry's key: the graph's digest with everything else that shapes the optimised graph. */
   keyOf(graph: StoredGraph): string {
     const { intraOpNumThreads: _threads, ...options } = graph.options;
@@ -120,8 +154,11 @@ export class DiskSessionStore implements SessionStore {
       // A folder without a readable meta.json is not an entry (entries arrive whole).
       const meta = JSON.parse(await readFile(path.join(dir, META), 'utf8')) as Meta;
       if (meta.format !== FORMAT || meta.key !== key || meta.ort !== this.ortVersion) return this.discard(dir);
-      if (!(await matches(path.join(dir, MODEL), meta.model))) return this.discard(dir);
-      if (meta.data ? !(await matches(path.join(dir, DATA), meta.data)) : await exists(path.join(dir, DATA))) return this.discard(dir);
+      const model = await matches(path.join(dir, MODEL), meta.model);
+      const data = meta.data ? await matches(path.join(dir, DATA), meta.data) : (await exists(path.join(dir, DATA))) ? 'differs' : 'same';
+      if (model === 'differs' || data === 'differs') return this.discard(dir);
+      // Hashed right under another identity (a copied entry): remember the new one.
+      if (model === 'rehashed' || data === 'rehashed') await writeMeta(dir, meta).catch(() => {});
       // Optimised already: onnxruntime only loads it (the weights are mapped from the file).
       const session = await create(path.join(dir, MODEL), { ...options, graphOptimizationLevel: 'disabled' });
       const now = new Date();
@@ -171,7 +208,7 @@ export class DiskSessionStore implements SessionStore {
       try {
         const meta: Meta = { format: FORMAT, key, ort: this.ortVersion, host: this.host, created: new Date().toISOString(), model: await record(path.join(tmp, MODEL)) };
         if (await exists(path.join(tmp, DATA))) meta.data = await record(path.join(tmp, DATA));
-        await writeFile(path.join(tmp, META), JSON.stringify(meta, null, 1));
+        await writeMeta(tmp, meta);
         // Whole or not at all. If another process stored the same key first, keep its entry.
         await rename(tmp, dir).catch(() => {});
         await this.prune(dir);
@@ -190,6 +227,7 @@ export class DiskSessionStore implements SessionStore {
     for (const name of await readdir(this.dir)) {
       const dir = path.join(this.dir, name);
       try {
+        if (name === FILES) continue;
         if (name.startsWith('.tmp-')) {
           if (Date.now() - (await stat(dir)).mtimeMs > STALE_TMP_MS) await rm(dir, { recursive: true, force: true });
           continue;
@@ -244,20 +282,49 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** Size and SHA-256 of a file, streamed. */
+/**
+ * Size, SHA-256 and identity of a file, streamed. The identity is taken before and after the
+ * read and kept only if it did not change meanwhile.
+ */
 async function record(file: string): Promise<FileRecord> {
+  const before = await fileIdentity(file);
   const h = createHash('sha256');
   let bytes = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
     bytes += (chunk as Buffer).length;
     h.update(chunk as Buffer);
   }
-  return { bytes, sha256: h.digest('hex') };
+  const after = await fileIdentity(file);
+  return { bytes, sha256: h.digest('hex'), ...(before === after ? { stat: after } : {}) };
 }
 
-/** Whether a file has the recorded size and hash (the size first: a truncated file costs no read). */
-async function matches(file: string, want: FileRecord): Promise<boolean> {
+/**
+ * Device, inode, size and the modification and change times in nanoseconds: any write to the
+ * file, or another file put in its place, changes it (the change time cannot be set back).
+ */
+export async function fileIdentity(file: string): Promise<string> {
+  const s = await stat(file, { bigint: true });
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+}
+
+/**
+ * Whether a file has the recorded size and hash: 'same' when it still has the identity it had
+ * when hashed (nothing read), 'rehashed' when it hashes right under another identity (which
+ * `want.stat` then holds), else 'differs' (the size first: a truncated file costs no read).
+ */
+async function matches(file: string, want: FileRecord): Promise<'same' | 'rehashed' | 'differs'> {
   const s = await stat(file);
-  if (s.size !== want.bytes) return false;
-  return (await record(file)).sha256 === want.sha256;
+  if (s.size !== want.bytes) return 'differs';
+  if (want.stat !== undefined && want.stat === (await fileIdentity(file))) return 'same';
+  const now = await record(file);
+  if (now.sha256 !== want.sha256) return 'differs';
+  want.stat = now.stat;
+  return 'rehashed';
+}
+
+/** meta.json, written whole (a temporary file renamed over it). */
+async function writeMeta(dir: string, meta: Meta): Promise<void> {
+  const tmp = path.join(dir, `.${META}.${process.pid}`);
+  await writeFile(tmp, JSON.stringify(meta, null, 1));
+  await rename(tmp, path.join(dir, META));
 }

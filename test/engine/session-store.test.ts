@@ -6,13 +6,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { loadModel } from '../../src/node/load-model.js';
 import { createNodeRuntime } from '../../src/node/runtime.js';
 import { DiskSessionStore, defaultSessionStore } from '../../src/node/session-store.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
+import { parseOnnx, serializeOnnx } from '../../src/engine/graph/onnx-io.js';
 import { runCli } from '../helpers/cli.js';
 
 const DEMO = path.join(REPO_ROOT, 'assets/demo/demo-cnn.onnx');
@@ -112,6 +114,90 @@ test('a corrupt entry is rebuilt, not a failure: each file damaged in turn', asy
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a stored file that still has the identity it was hashed with is not hashed again; a touched or copied one is', async () => {
+  const dir = tmp();
+  try {
+    const reference = await explainWith(new DiskSessionStore({ dir }), { method: 'gradcam' });
+    const [key] = entries(dir);
+    const metaFile = path.join(dir, key!, 'meta.json');
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+    assert.match(meta.data.stat, /^\d+:\d+:\d+:\d+:\d+$/);
+    // A wrong hash under the file's own identity: trusted, so nothing was read to check it.
+    writeFileSync(metaFile, JSON.stringify({ ...meta, data: { ...meta.data, sha256: '0'.repeat(64) } }));
+    const trusted = await explainWith(new DiskSessionStore({ dir }), { method: 'gradcam' });
+    assert.deepEqual(trusted.stats, { hits: 1, misses: 0, rebuilt: 0, unsaved: 0 });
+    // The same bytes written again: a new identity, so the file is hashed, and the wrong hash found.
+    const data = path.join(dir, key!, 'model.onnx.data');
+    writeFileSync(data, readFileSync(data));
+    const hashed = await explainWith(new DiskSessionStore({ dir }), { method: 'gradcam' });
+    assert.deepEqual(hashed.stats, { hits: 0, misses: 0, rebuilt: 1, unsaved: 0 });
+    assert.deepEqual(hashed.cam, reference.cam);
+    // An entry copied whole (new inodes, same bytes) hashes right: kept, its new identity recorded.
+    const copy = tmp();
+    try {
+      cpSync(path.join(dir, key!), path.join(copy, key!), { recursive: true, preserveTimestamps: true });
+      const before = JSON.parse(readFileSync(path.join(copy, key!, 'meta.json'), 'utf8'));
+      const copied = await explainWith(new DiskSessionStore({ dir: copy }), { method: 'gradcam' });
+      assert.deepEqual(copied.stats, { hits: 1, misses: 0, rebuilt: 0, unsaved: 0 });
+      assert.deepEqual(copied.cam, reference.cam);
+      const after = JSON.parse(readFileSync(path.join(copy, key!, 'meta.json'), 'utf8'));
+      assert.notEqual(after.data.stat, before.data.stat);
+      assert.equal(after.data.sha256, before.data.sha256);
+      assert.deepEqual(readdirSync(path.join(copy, key!)).sort(), ['meta.json', 'model.onnx', 'model.onnx.data']);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a model file read again under the same identity is not hashed again; a changed file of the same size is a new key, never the old entry', async () => {
+  const dir = tmp();
+  const work = tmp();
+  try {
+    const model = path.join(work, 'model.onnx');
+    // Written by our own serialiser, so that the changed copy below has the same size.
+    writeFileSync(model, serializeOnnx(parseOnnx(readFileSync(DEMO))));
+    const run = async (store?: DiskSessionStore) => {
+      const classifier = await loadModel(model, { runtime: createNodeRuntime({ threads: 1, sessionStore: store, sessionCache: store !== undefined }) });
+      const [e] = await classifier.explain([input(classifier.pipeline.imageSize())], { method: 'gradcam' });
+      await classifier.runtime.dispose();
+      return { cam: e!.cam, stats: store ? { ...store.stats } : undefined };
+    };
+    const first = await run(new DiskSessionStore({ dir }));
+    assert.deepEqual(first.stats, { hits: 0, misses: 1, rebuilt: 0, unsaved: 0 });
+    // The file's digest is remembered with its identity.
+    const memos = readdirSync(path.join(dir, '.files'));
+    assert.equal(memos.length, 1);
+    const memo = JSON.parse(readFileSync(path.join(dir, '.files', memos[0]!), 'utf8'));
+    assert.equal(memo.file, model);
+    assert.equal(memo.sha256, createHash('sha256').update(readFileSync(model)).digest('hex'));
+    // A wrong digest under the file's own identity is believed (so the file was not hashed): the
+    // weights' digests then differ from the first run's, a miss, never a wrong hit.
+    writeFileSync(path.join(dir, '.files', memos[0]!), JSON.stringify({ ...memo, sha256: '1'.repeat(64) }));
+    assert.deepEqual((await run(new DiskSessionStore({ dir }))).stats, { hits: 0, misses: 1, rebuilt: 0, unsaved: 0 });
+    // Touched (same bytes, new identity): hashed again, the right digest, the first entry.
+    writeFileSync(model, readFileSync(model));
+    assert.deepEqual((await run(new DiskSessionStore({ dir }))).stats, { hits: 1, misses: 0, rebuilt: 0, unsaved: 0 });
+    // One weight changed, the file's size the same: a new key, and the cam of the changed model.
+    const graph = parseOnnx(readFileSync(model));
+    const [name, w] = [...graph.initializers].find(([, t]) => t.dataType === 'float32' && t.data.length > 100)!;
+    const data = Float32Array.from(w.data as Float32Array, (v) => v * 3);
+    graph.initializers.set(name, { ...w, data });
+    const bytes = serializeOnnx(graph);
+    assert.equal(bytes.length, statSync(model).size);
+    writeFileSync(model, bytes);
+    const changed = await run(new DiskSessionStore({ dir }));
+    assert.deepEqual(changed.stats, { hits: 0, misses: 1, rebuilt: 0, unsaved: 0 });
+    assert.deepEqual(changed.cam, (await run(undefined)).cam);
+    assert.notDeepEqual(changed.cam, first.cam);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   }
 });
 

@@ -31,6 +31,12 @@ export interface SessionStore {
    * An entry that cannot be read is rebuilt; never a failure of its own.
    */
   open(graph: StoredGraph, create: CreateSession): Promise<OrtCommon.InferenceSession>;
+  /**
+   * The digest of a model file's bytes, remembered by the file's identity so that a later
+   * process need not hash them again (`seedWeightDigests`); undefined when it cannot tell.
+   * `identity` names the file as read (Node: device, inode, size and times).
+   */
+  fileDigest?(file: string, identity: string, bytes: Uint8Array): Promise<string | undefined>;
 }
 
 const dataDigests = new WeakMap<SessionStore, WeakMap<TypedData, string>>();
@@ -41,8 +47,7 @@ const dataDigests = new WeakMap<SessionStore, WeakMap<TypedData, string>>();
  * shared between the graph variants of one model, so each is hashed once per store.
  */
 export function graphDigest(graph: Graph, store: SessionStore): string {
-  let memo = dataDigests.get(store);
-  if (!memo) dataDigests.set(store, (memo = new WeakMap()));
+  const memo = digestsOf(store);
   const text = new TextEncoder();
   const parts: Uint8Array[] = [serializeOnnx({ ...graph, initializers: new Map() })];
   for (const [name, t] of graph.initializers) {
@@ -51,4 +56,22 @@ export function graphDigest(graph: Graph, store: SessionStore): string {
     parts.push(text.encode(`\n${name}\n${t.dataType}\n${t.dims.join(',')}\n${d}`));
   }
   return store.hash(parts);
+}
+
+function digestsOf(store: SessionStore): WeakMap<TypedData, string> {
+  let memo = dataDigests.get(store);
+  if (!memo) dataDigests.set(store, (memo = new WeakMap()));
+  return memo;
+}
+
+/**
+ * Names the weights of a graph just parsed from one model file by that file's digest and
+ * their names, so `graphDigest` does not hash their data (about a second for a 500 MB
+ * model): the file's bytes determine each named weight as parsed. Only for weights that are
+ * the parser's own arrays, all from that file (no external data), before anything else sees them.
+ */
+export function seedWeightDigests(store: SessionStore, graph: Graph, fileDigest: string): void {
+  const memo = digestsOf(store);
+  const text = new TextEncoder();
+  for (const [name, t] of graph.initializers) memo.set(t.data, store.hash([text.encode(`file ${fileDigest}\n${name}`)]));
 }
