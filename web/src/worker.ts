@@ -279,10 +279,14 @@ async function runMethod(id: number, method: string, r: ExplainRequest): Promise
   // Only what this method declares (the form holds every method's settings).
   // The layer too: a method that takes none (input attributions) is left without it.
   Object.assign(options, optionsFor(c.method(method), { layer: r.layer, ...r.commonOptions, ...(r.methodOptions[method] ?? {}) }));
-  // A baseline chosen by name (black, blur) becomes the image, made from this photo as the CLI makes it.
+  // A baseline chosen by name becomes the image, made from this photo as the CLI makes it; the
+  // default (black) is left to the method, which takes the pipeline's own black image.
+  const set = options as Record<string, unknown>;
   for (const [name, info] of Object.entries(c.method(method).capabilities.optionInfo ?? {})) {
-    const v = (options as Record<string, unknown>)[name];
-    if (info.type === 'baseline' && typeof v === 'string') (options as Record<string, unknown>)[name] = namedBaseline(v as BaselineName, fittedPhoto(c), c.inputSpec!);
+    const v = set[name];
+    if (info.type !== 'baseline' || typeof v !== 'string') continue;
+    if (v === info.default) delete set[name];
+    else set[name] = namedBaseline(v as BaselineName, fittedPhoto(c), c.inputSpec!);
   }
   const t0 = performance.now();
   const [e] = await c.explain([input!], options);
