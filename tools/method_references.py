@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixture_common import ROOT, Mulberry32 as Prng, layer_grad, mix_seed, rebuild_fixture, write_json  # noqa: E402
+from fixture_common import ROOT, Mulberry32 as Prng, capture, layer_grad, mix_seed, rebuild_fixture, write_json  # noqa: E402
 
 LAYERS = {'resnet': 'layer2', 'vgg': 'features.10'}  # the fixtures' last recorded layers
 BASELINE = -0.5  # a constant baseline tensor (not zero, so x - x' differs from x)
@@ -117,18 +117,9 @@ def layer_integrated_gradients(model, module, x, target, baseline, steps, rule):
 def conductance(model, module, x, target, baseline, steps):
     alphas = torch.linspace(0, 1, steps + 1, dtype=torch.float64).tolist()
     scaled = torch.cat([baseline + a * (x - baseline) for a in alphas])
-    acts = {}
-
-    def hook(_m, _i, o):
-        o.retain_grad()
-        acts['a'] = o
-
-    h = module.register_forward_hook(hook)
-    try:
-        logit(model, scaled, target).sum().backward()
-    finally:
-        h.remove()
-    a, g = acts['a'].detach(), acts['a'].grad
+    out, logits = capture(model, module, scaled)
+    logits[:, target].sum().backward()
+    a, g = out.detach(), out.grad
     attributions = ((a[1:] - a[:-1]) * g[:-1]).sum(0, keepdim=True)
     with torch.no_grad():
         delta = attributions.sum().item() - (logit(model, x, target) - logit(model, baseline, target)).item()
