@@ -1,7 +1,7 @@
 /**
  * `npm run bench:steps`: RSI-Grad-CAM's adaptive path steps (`steps: 'auto'`) against uniform
  * steps (issue 15). Reference: uniform m = 400. Rows: uniform m = 8, 16, 32, 50, 100 and auto at
- * tolerances 0.1, 0.05, 0.01, 0.003, each with the median and 90th percentile of the model
+ * tolerances 0.1, 0.05, 0.01, 0.003 (and any given with --tolerances), each with the median and 90th percentile of the model
  * evaluations along the path, the heatmap's correlation with the reference's, and the relative
  * completeness error |sum(IG) - (s(x) - s(x'))| / |s(x) - s(x')|.
  *
@@ -66,6 +66,11 @@ weightingSpec(weighting);
 const reportOnly = args.includes('--report-only');
 /** --tolerances: run auto at some of them only (the report shows every one there are results for). */
 const runTolerances = new Set((flag('--tolerances') ?? ALL_TOLERANCES.join(',')).split(',').map(Number));
+/** ALL_TOLERANCES, any other given with --tolerances, and any other whose results are under --out; largest first. */
+function tolerances(): number[] {
+  const stored = existsSync(outDir) ? readdirSync(outDir).map((f) => /\.auto-([0-9.e-]+?)-[^.]*\.jsonl$/.exec(f)?.[1]).filter((t): t is string => !!t).map(Number) : [];
+  return [...new Set([...ALL_TOLERANCES, ...runTolerances, ...stored])].filter((t) => t > 0 && t <= 1).sort((a, b) => b - a);
+}
 
 interface Result {
   i: number;
@@ -199,7 +204,7 @@ function settings(layers: string[]): Setting[] {
   return [
     { key: `m${REFERENCE_STEPS}`, kind: 'ref', steps: REFERENCE_STEPS, layers },
     ...UNIFORM_STEPS.map((m): Setting => ({ key: `m${m}`, kind: 'uniform', steps: m, layers })),
-    ...ALL_TOLERANCES.flatMap((t) => layers.map((l): Setting => ({ key: `auto-${t}-${l}`, kind: 'auto', steps: 'auto', tolerance: t, layers: [l] }))),
+    ...tolerances().flatMap((t) => layers.map((l): Setting => ({ key: `auto-${t}-${l}`, kind: 'auto', steps: 'auto', tolerance: t, layers: [l] }))),
   ];
 }
 
