@@ -3,6 +3,7 @@
  * real `rsi-grad-cam serve`, driven in Debian's Chromium through playwright-core.
  */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -125,6 +126,46 @@ export async function openPage(
   await page.goto(url);
   await waitForRuns(page, 1, o.timeout);
   return { page, errors };
+}
+
+/** What a describe block of page tests shares: the page served by `serve`, and one browser. */
+export interface ServedBrowser {
+  readonly url: string;
+  readonly browser: Browser;
+  /** openPage on the served page, `query` (e.g. '?backend=webgpu') appended to its URL. */
+  open(query?: string, o?: Parameters<typeof openPage>[2]): ReturnType<typeof openPage>;
+}
+
+/**
+ * Registers the calling describe block's hooks: before its tests, build the page when stale,
+ * serve it and launch Chromium with `extraArgs`; after them, close both. The fields are read in
+ * the tests (they exist only once the hook has run).
+ */
+export function useServedBrowser(extraArgs: string[] = []): ServedBrowser {
+  let served: Served | undefined;
+  let browser: Browser | undefined;
+  before(async () => {
+    ensurePageBuilt();
+    served = await serve();
+    browser = await launch(extraArgs);
+  });
+  after(async () => {
+    await browser?.close();
+    await served?.stop();
+  });
+  const started = (): { served: Served; browser: Browser } => {
+    if (!served || !browser) throw new Error('useServedBrowser: read before its before() hook ran');
+    return { served, browser };
+  };
+  return {
+    get url() {
+      return started().served.url;
+    },
+    get browser() {
+      return started().browser;
+    },
+    open: (query = '', o = {}) => openPage(started().browser, started().served.url + query, o),
+  };
 }
 
 /** The JSON the page offers for a method's tile (its download button): the CLI's --raw JSON. */

@@ -6,14 +6,13 @@
  * (past wasm32 addressing) no longer reaches an engine: load-time validation refuses it, naming
  * the node.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
 import { buildGraph } from '../engine/rules/graph-grad.js';
 import { serializeOnnx } from '../../src/engine/graph/onnx-io.js';
 import { float32Tensor } from '../../src/engine/graph/tensor-data.js';
 import { A } from '../../src/engine/graph/attributes.js';
-import { browserMissing, dropFiles, ensurePageBuilt, launch, openPage, runs, serve, setMethods, waitForRuns, type Served } from '../helpers/web.js';
+import { browserMissing, dropFiles, runs, setMethods, useServedBrowser, waitForRuns } from '../helpers/web.js';
 
 const missing = browserMissing();
 const HEAP_PAGES = 8192; // 64 KiB pages: 512 MiB
@@ -41,24 +40,14 @@ test('a 4 GiB activation (past wasm32 addressing) is refused at load, naming the
 });
 
 describe('web page: out of memory', { skip: missing }, () => {
-  let served: Served;
-  let browser: Browser;
-  before(async () => {
-    ensurePageBuilt();
-    served = await serve();
-    browser = await launch([`--js-flags=--wasm-max-mem-pages=${HEAP_PAGES}`]);
-  });
-  after(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  const web = useServedBrowser([`--js-flags=--wasm-max-mem-pages=${HEAP_PAGES}`]);
 
   for (const [label, name, size, channels, cause] of [
     ['a 1 GiB activation in a 512 MiB heap', 'wide.onnx', 512, 1024, /\(std::bad_alloc\)/],
   ] as const) {
     test(`${label}: a readable message naming the model; the page keeps working`, async () => {
       let crashed = false;
-      const { page, errors } = await openPage(browser, served.url, { setup: (p) => p.on('crash', () => (crashed = true)) });
+      const { page, errors } = await web.open('', { setup: (p) => p.on('crash', () => (crashed = true)) });
       await setMethods(page, ['gradcam']);
       await dropFiles(page, [
         { name, bytes: wideModel(size, channels) },

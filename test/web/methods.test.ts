@@ -4,13 +4,12 @@
  * with its window and stride set in the page's form) run in the page equal the CLI's --raw
  * output for the same photo: maps and attributions.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 import { methodNames } from '../../src/core.js';
-import { assertSameCam, browserMissing, cliRaw, ensurePageBuilt, launch, openPage, pageRaw, runs, serve, setMethods, waitForRuns, type RawJson, type Served } from '../helpers/web.js';
+import { assertSameCam, browserMissing, cliRaw, pageRaw, runs, setMethods, useServedBrowser, waitForRuns, type RawJson } from '../helpers/web.js';
 
 const missing = browserMissing();
 const DEMO = path.join(REPO_ROOT, 'assets/demo');
@@ -18,20 +17,19 @@ const DEMO = path.join(REPO_ROOT, 'assets/demo');
 type Attributed = RawJson & { attributions?: number[]; attributionShape?: number[] };
 
 describe('web page: the library’s methods', { skip: missing }, () => {
-  let served: Served;
-  let browser: Browser;
-  before(async () => {
-    ensurePageBuilt();
-    served = await serve();
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  const web = useServedBrowser();
+
+  /** A fresh page that has explained the demo photo `photo`; its files for the CLI, and the runs so far. */
+  async function onDemoPhoto(photo: string) {
+    const { page, errors } = await web.open();
+    const runsBefore = await runs(page);
+    await page.locator(`[data-photo="${photo}"]`).click();
+    await waitForRuns(page, runsBefore + 1);
+    return { page, errors, image: path.join(DEMO, 'images', photo), model: path.join(DEMO, 'demo-cnn.onnx'), runs: runsBefore + 1 };
+  }
 
   test('every registered method is offered, with a control for each option it describes', async () => {
-    const { page, errors } = await openPage(browser, served.url);
+    const { page, errors } = await web.open();
     const offered = await page.locator('#methods input[type=checkbox]').evaluateAll((bs) => bs.map((b) => (b as HTMLInputElement).value));
     assert.deepEqual(offered, methodNames());
     for (const id of ['#o-occlusion-window', '#o-occlusion-stride', '#o-occlusion-occlusionValue', '#o-rsi-grad-cam-steps', '#o-rsi-grad-cam-weighting', '#o-ig-rule', '#o-rise-masks']) {
@@ -44,19 +42,14 @@ describe('web page: the library’s methods', { skip: missing }, () => {
   });
 
   test('saliency (input pixels) and occlusion (window 12, stride 6 set in the form) equal the CLI --raw output', async () => {
-    const { page, errors } = await openPage(browser, served.url);
-    const photo = 'demo-00004.png';
-    let n = await runs(page);
-    await page.locator(`[data-photo="${photo}"]`).click();
-    await waitForRuns(page, ++n);
+    const { page, errors, image, model, runs: done } = await onDemoPhoto('demo-00004.png');
+    let n = done;
     await setMethods(page, ['saliency', 'occlusion']);
     await page.fill('#o-occlusion-window', '12');
     await page.fill('#o-occlusion-stride', '6');
     await page.click('#run');
     await waitForRuns(page, ++n, 300_000);
     assert.equal(await page.locator('.tile[data-state="done"]').count(), 2);
-    const image = path.join(DEMO, 'images', photo);
-    const model = path.join(DEMO, 'demo-cnn.onnx');
     const worst: Record<string, number> = {};
     for (const [method, extra] of [['saliency', []], ['occlusion', ['--window', '12', '--stride', '6']]] as const) {
       const cli = cliRaw(image, model, method, [...extra]) as Attributed;
@@ -77,13 +70,8 @@ describe('web page: the library’s methods', { skip: missing }, () => {
   });
 
   test('a blur baseline, noise and aug smoothing and steps auto set in the form equal the CLI --raw output', async () => {
-    const { page, errors } = await openPage(browser, served.url);
-    const photo = 'demo-00008.png';
-    let n = await runs(page);
-    await page.locator(`[data-photo="${photo}"]`).click();
-    await waitForRuns(page, ++n);
-    const image = path.join(DEMO, 'images', photo);
-    const model = path.join(DEMO, 'demo-cnn.onnx');
+    const { page, errors, image, model, runs: done } = await onDemoPhoto('demo-00008.png');
+    let n = done;
     type Smoothed = RawJson & { baseline?: unknown; smoothing?: { mode: string; copies: number; noiseType?: string }; evaluations?: number };
     const worst: Record<string, number> = {};
     const check = async (label: string, method: string, extra: string[]) => {

@@ -4,20 +4,19 @@
  * models and photos chosen through the page's file inputs and drop zone, readable errors,
  * cancel, and screenshots at desktop and phone sizes.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Browser } from 'playwright-core';
 import { REPO_ROOT, SHARED } from '../helpers/fixtures.js';
 import { buildGraph } from '../engine/rules/graph-grad.js';
 import { serializeOnnx } from '../../src/engine/graph/onnx-io.js';
 import { float32Tensor } from '../../src/engine/graph/tensor-data.js';
 import { A } from '../../src/engine/graph/attributes.js';
 import { pearson } from '../../src/metrics/spearman.js';
-import { assertSameCam, browserMissing, cliRaw, dropFiles, ensurePageBuilt, launch, openPage, pageRaw, runs, serve, setMethods, waitForRuns, WEB_OUT, type RawJson, type Served } from '../helpers/web.js';
+import { assertSameCam, browserMissing, cliRaw, dropFiles, pageRaw, runs, setMethods, useServedBrowser, waitForRuns, WEB_OUT, type RawJson } from '../helpers/web.js';
 
 const missing = browserMissing();
 const MOBILENET = path.join(SHARED, 'models/mobilenet_v1_0.75_224');
@@ -25,22 +24,11 @@ const PHOTO = path.join(SHARED, 'data/imagenet-val-200/images/ILSVRC2012_val_000
 const DEMO = path.join(REPO_ROOT, 'assets/demo');
 
 describe('web page', { skip: missing }, () => {
-  let served: Served;
-  let browser: Browser;
-
-  before(async () => {
-    ensurePageBuilt();
-    served = await serve();
-    browser = await launch();
-    mkdirSync(WEB_OUT, { recursive: true });
-  });
-  after(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  const web = useServedBrowser();
+  before(() => mkdirSync(WEB_OUT, { recursive: true }));
 
   test('served by `serve`: cross-origin isolated, onnxruntime-web multi-threaded, right MIME types', async () => {
-    const index = await fetch(served.url);
+    const index = await fetch(web.url);
     assert.equal(index.headers.get('cross-origin-opener-policy'), 'same-origin');
     assert.equal(index.headers.get('cross-origin-embedder-policy'), 'require-corp');
     const html = await index.text();
@@ -48,16 +36,16 @@ describe('web page', { skip: missing }, () => {
     for (const [pattern, mime] of [[/^ort-wasm-simd-threaded-.*\.wasm$/, 'application/wasm'], [/^ort-wasm-simd-threaded-.*\.mjs$/, 'text/javascript']] as const) {
       const file = assets.find((f) => pattern.test(f));
       assert.ok(file, `no ${pattern} in the build: onnxruntime-web's files must be emitted by Vite, not fetched from a CDN`);
-      const r = await fetch(new URL(`assets/${file}`, served.url));
+      const r = await fetch(new URL(`assets/${file}`, web.url));
       assert.equal(r.status, 200);
       assert.ok(r.headers.get('content-type')!.startsWith(mime), `${file}: ${r.headers.get('content-type')}`);
       assert.equal(r.headers.get('cross-origin-resource-policy'), 'same-origin');
       await r.arrayBuffer();
     }
     assert.ok(!/https?:\/\/(?!www\.w3\.org)/.test(html.replace(/<meta[^>]*>/g, '')), 'the page loads nothing from other hosts');
-    assert.equal((await fetch(new URL('../../package.json', served.url))).status, 404);
+    assert.equal((await fetch(new URL('../../package.json', web.url))).status, 404);
 
-    const { page, errors } = await openPage(browser, served.url);
+    const { page, errors } = await web.open();
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);
     const status = await page.locator('#engine-status').textContent();
     assert.match(status!, /^wasm · \d+ threads?$/);
@@ -68,7 +56,7 @@ describe('web page', { skip: missing }, () => {
   });
 
   test('demo model and a demo photo: Grad-CAM and RSI-Grad-CAM equal the CLI --raw output to 1e-4', async () => {
-    const { page, errors } = await openPage(browser, served.url, { viewport: { width: 1280, height: 800 } });
+    const { page, errors } = await web.open('', { viewport: { width: 1280, height: 800 } });
     const photo = 'demo-00003.png';
     const before = await runs(page);
     await page.locator(`[data-photo="${photo}"]`).click();
@@ -95,7 +83,7 @@ describe('web page', { skip: missing }, () => {
   });
 
   test('a target from the top-5, another layer and the PNG download', async () => {
-    const { page, errors } = await openPage(browser, served.url);
+    const { page, errors } = await web.open();
     const second = page.locator('.target').nth(1);
     const cls = Number(await second.getAttribute('data-class'));
     let n = await runs(page);
@@ -119,7 +107,7 @@ describe('web page', { skip: missing }, () => {
   });
 
   test('a corrupt model file and a corrupt photo, dropped on the page, give readable messages; the page keeps working', async () => {
-    const { page, errors } = await openPage(browser, served.url);
+    const { page, errors } = await web.open();
     await dropFiles(page, [{ name: 'broken.onnx', bytes: Buffer.from('this is not an onnx model at all, just text'.repeat(20)) }]);
     await page.locator('#error').waitFor({ state: 'visible' });
     assert.match(await page.locator('#error .message').textContent() ?? '', /^broken\.onnx: not a readable ONNX file/);
@@ -148,7 +136,7 @@ describe('web page', { skip: missing }, () => {
   });
 
   test('a model without a spatial layer, and one with an operator that has no gradient rule, give readable messages', async () => {
-    const { page, errors } = await openPage(browser, served.url);
+    const { page, errors } = await web.open();
     const w = (n: number) => float32Tensor(Array.from({ length: n }, (_, i) => ((i * 37) % 11) / 11 - 0.5), [n]);
     // Flatten straight away: nothing spatial to show.
     const mlp = buildGraph({
@@ -190,7 +178,7 @@ describe('web page', { skip: missing }, () => {
   });
 
   test('cancel stops a long RSI-Grad-CAM run', async () => {
-    const { page, errors } = await openPage(browser, served.url);
+    const { page, errors } = await web.open();
     await setMethods(page, ['rsi-grad-cam']);
     await page.fill('#o-rsi-grad-cam-steps', '1000');
     const n = await runs(page);
@@ -205,7 +193,7 @@ describe('web page', { skip: missing }, () => {
   });
 
   test('phone width (390x844): the results come first and fit the screen', async () => {
-    const { page, errors } = await openPage(browser, served.url, { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    const { page, errors } = await web.open('', { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 390, `the page is ${width} px wide: it scrolls sideways on a phone`);
     const tile = await page.locator('.tile').first().boundingBox();
@@ -222,7 +210,7 @@ describe('web page', { skip: missing }, () => {
       // The same pixels for both sides: a 224x224 PNG (no JPEG decoder or resize differences).
       const png = path.join(dir, 'macaw.png');
       writeFileSync(png, await sharp(PHOTO).resize(224, 224, { fit: 'fill', kernel: 'linear' }).png().toBuffer());
-      const { page, errors } = await openPage(browser, served.url, { viewport: { width: 1280, height: 800 } });
+      const { page, errors } = await web.open('', { viewport: { width: 1280, height: 800 } });
       // Photo first (explained by the demo model), then the model: one MobileNet run.
       let n = await runs(page);
       await page.setInputFiles('#photo-file', png);

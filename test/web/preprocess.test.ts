@@ -4,17 +4,16 @@
  * tf2onnx write it) get raw 0-255 pixels without any sidecar, and the page's numbers equal the
  * CLI's --raw output for the same photo.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Browser } from 'playwright-core';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { tf } from '../helpers/tfjs-oracle.js';
 import { rescalingTfjsModel, writeTfjsModel } from '../helpers/tfjs-files.js';
-import { assertSameCam, browserMissing, cliRaw, dropFiles, ensurePageBuilt, launch, openPage, pageRaw, runs, serve, setMethods, waitForRuns, type RawJson, type Served } from '../helpers/web.js';
+import { assertSameCam, browserMissing, cliRaw, dropFiles, pageRaw, runs, setMethods, useServedBrowser, waitForRuns, type RawJson } from '../helpers/web.js';
 
 tf.setBackend('cpu');
 const missing = browserMissing();
@@ -35,21 +34,11 @@ async function photo(name: string, w: number, h: number): Promise<string> {
 }
 
 describe('web page: preprocessing chosen as the CLI chooses it', { skip: missing }, () => {
-  let served: Served;
-  let browser: Browser;
-  before(async () => {
-    ensurePageBuilt();
-    served = await serve();
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  const web = useServedBrowser();
 
   /** Drop the photo, then the model files; the page's Grad-CAM against the CLI's (no --preprocess on either side). */
   async function compare(model: string, files: string[], img: string): Promise<{ page: RawJson; cli: RawJson; preprocess: string }> {
-    const { page, errors } = await openPage(browser, served.url);
+    const { page, errors } = await web.open();
     await setMethods(page, ['gradcam']);
     let n = await runs(page);
     await dropFiles(page, [{ name: path.basename(img), bytes: readFileSync(img), type: 'image/png' }]);

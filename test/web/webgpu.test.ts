@@ -4,14 +4,14 @@
  * WebGPU on SwiftShader (the CPU). SwiftShader is about 200x slower than wasm, so the runs are
  * short (m = 8) and the models small.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { buildGraph } from '../engine/rules/graph-grad.js';
 import { serializeOnnx } from '../../src/engine/graph/onnx-io.js';
 import { float32Tensor } from '../../src/engine/graph/tensor-data.js';
 import { A } from '../../src/engine/graph/attributes.js';
-import { browserMissing, dropFiles, ensurePageBuilt, launch, openPage, pageRaw, runs, serve, waitForRuns, type Served } from '../helpers/web.js';
+import { browserMissing, dropFiles, pageRaw, runs, useServedBrowser, waitForRuns } from '../helpers/web.js';
 
 const missing = browserMissing();
 
@@ -61,22 +61,12 @@ async function onWebGpu(page: Page): Promise<boolean> {
 }
 
 describe('web page on WebGPU', { skip: missing }, () => {
-  let served: Served;
-  let browser: Browser;
-  before(async () => {
-    ensurePageBuilt();
-    served = await serve();
-    browser = await launch(['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan', '--use-angle=swiftshader']);
-  });
-  after(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  const web = useServedBrowser(['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan', '--use-angle=swiftshader']);
 
   test('demo CNN (with MaxPools): WebGPU gives the wasm numbers', async (t) => {
     // The URL presets the methods, a short path and a layer whose gradient passes a 2x2
     // stride-2 MaxPool and the global MaxPool (both without Indices on WebGPU).
-    const { page, errors } = await openPage(browser, `${served.url}?backend=webgpu&methods=rsi-grad-cam,gradcam&rsi-grad-cam.steps=8&layer=block4_relu2`, { timeout: 600_000 });
+    const { page, errors } = await web.open('?backend=webgpu&methods=rsi-grad-cam,gradcam&rsi-grad-cam.steps=8&layer=block4_relu2', { timeout: 600_000 });
     if (!(await onWebGpu(page))) {
       t.skip(`no WebGPU adapter in this Chromium (${await page.locator('#notice').textContent()})`);
       await page.close();
@@ -106,7 +96,7 @@ describe('web page on WebGPU', { skip: missing }, () => {
   });
 
   test('grouped and depthwise convolutions with channel multipliers: WebGPU gives the wasm numbers', async (t) => {
-    const { page, errors } = await openPage(browser, `${served.url}?backend=webgpu&methods=gradcam,rsi-grad-cam&rsi-grad-cam.steps=4&layer=c1`, { timeout: 600_000 });
+    const { page, errors } = await web.open('?backend=webgpu&methods=gradcam,rsi-grad-cam&rsi-grad-cam.steps=4&layer=c1', { timeout: 600_000 });
     if (!(await onWebGpu(page))) {
       t.skip(`no WebGPU adapter in this Chromium (${await page.locator('#notice').textContent()})`);
       await page.close();
