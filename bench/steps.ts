@@ -20,7 +20,10 @@
  *
  *   npm run bench:steps -- [--limit N] [--datasets mobilenet,demo] [--only ref,uniform,auto]
  *                          [--tolerances 0.05,0.01] [--weighting W] [--out DIR] [--figures DIR] [--report-only]
+ *                          [--from K]
  *
+ * --from K reports on images K, K+1, ... only (0-based): images not looked at when a tolerance was
+ * chosen, to check it on photos it was not tuned on.
  * --figures writes correlation.png and completeness.png (evaluations on x; uniform and auto).
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -64,6 +67,7 @@ const figures = flag('--figures');
 const weighting = flag('--weighting') ?? DEFAULT_WEIGHTING;
 weightingSpec(weighting);
 const reportOnly = args.includes('--report-only');
+const from = Number(flag('--from') ?? 0);
 /** --tolerances: run auto at some of them only (the report shows every one there are results for). */
 const runTolerances = new Set((flag('--tolerances') ?? ALL_TOLERANCES.join(',')).split(',').map(Number));
 /** ALL_TOLERANCES, any other given with --tolerances, and any other whose results are under --out; largest first. */
@@ -314,7 +318,7 @@ function report(d: Dataset, layers: string[], inputSize: [number, number]): Row[
   const all = settings(layers);
   const ref = all.find((s) => s.kind === 'ref')!;
   for (const layer of layers) {
-    const refs = new Map(readRecords(fileOf(d, ref)).filter((r) => r.layer === layer).map((r) => [r.i, camToHeatmap(Float32Array.from(r.cam), r.camShape, inputSize)]));
+    const refs = new Map(readRecords(fileOf(d, ref)).filter((r) => r.layer === layer && r.i >= from).map((r) => [r.i, camToHeatmap(Float32Array.from(r.cam), r.camShape, inputSize)]));
     for (const s of all.filter((x) => x.layers.includes(layer))) {
       const recs = readRecords(fileOf(d, s)).filter((r) => r.layer === layer && refs.has(r.i));
       if (!recs.length) continue;
@@ -384,7 +388,7 @@ async function plot(rows: Row[], dir: string): Promise<void> {
 }
 
 mkdirSync(outDir, { recursive: true });
-console.log(`bench:steps: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, up to ${limit} images per dataset, results in ${outDir}\n`);
+console.log(`bench:steps: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, up to ${limit} images per dataset${from ? `, reporting images ${from}-` : ''}, results in ${outDir}\n`);
 const rows: Row[] = [];
 for (const name of datasets) {
   const d = DATASETS.find((x) => x.name === name);
