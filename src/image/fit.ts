@@ -15,7 +15,7 @@ import { OptionError } from '../errors.js';
 import { checkMap } from './float-map.js';
 import { clampedTriangleTaps, type FilterTaps } from './resample.js';
 import { resizeRgb } from './resize-rgb.js';
-import { alphaAsRgb, createRgbImage, firstChannel, type Box, type FloatMap, type Rect, type Rgb, type RgbImage } from './types.js';
+import { createRgbImage, type Box, type FloatMap, type Rect, type Rgb, type RgbImage } from './types.js';
 
 export type FitMode = 'stretch' | 'crop' | 'pad';
 export const FIT_MODES: readonly FitMode[] = ['stretch', 'crop', 'pad'];
@@ -84,20 +84,18 @@ export function fitGeometry(photoWidth: number, photoHeight: number, size: reado
 
 /**
  * Fits `img` to size = [height, width] in plain TypeScript (antialiased bilinear resize, see
- * resizeRgb). The Node adapter has a faster sharp-based twin with the same geometry.
+ * resizeRgb). The Node adapter has a faster sharp-based twin with the same geometry. A photo's
+ * alpha is fitted with it as the twin fits it: resized premultiplied, padding opaque.
  */
 export function fitImage(img: RgbImage, size: readonly [number, number], fit: FitMode, options: { padColor?: Rgb } = {}): FittedImage {
-  if (img.alpha) {
-    // The alpha plane fitted alike (padding opaque, as the pad colour is).
-    const { image, geometry } = fitImage({ width: img.width, height: img.height, data: img.data }, size, fit, options);
-    return { image: { ...image, alpha: firstChannel(fitImage(alphaAsRgb(img), size, fit, { padColor: [255, 255, 255] }).image) }, geometry };
-  }
   const geometry = fitGeometry(img.width, img.height, size, fit);
   const { source, target, modelWidth, modelHeight } = geometry;
   const cut = extractRect(img, source);
   const resized = resizeRgb(cut, target.width, target.height);
   if (target.width === modelWidth && target.height === modelHeight) return { image: resized, geometry };
   const canvas = createRgbImage(modelWidth, modelHeight, options.padColor ?? [0, 0, 0]);
+  // With transparency the padding is opaque, as in the CLI (sharp's extend).
+  if (resized.alpha) canvas.alpha = new Uint8Array(modelWidth * modelHeight).fill(255);
   pasteRgb(canvas, resized, target.x, target.y);
   return { image: canvas, geometry };
 }
@@ -189,26 +187,33 @@ export function heatmapToPhoto(heat: FloatMap, geometry: FitGeometry): FloatMap 
   return { width: W, height: H, data: out };
 }
 
-/** Copies the pixels of `rect` (integer, inside the image) into a new image. */
+/** Copies the pixels of `rect` (integer, inside the image) into a new image, with their alpha where the image has one. */
 export function extractRect(img: RgbImage, rect: Rect): RgbImage {
   if (rect.x === 0 && rect.y === 0 && rect.width === img.width && rect.height === img.height) return img;
-  const out = new Uint8Array(rect.width * rect.height * 3);
-  for (let y = 0; y < rect.height; y++) {
-    const from = ((rect.y + y) * img.width + rect.x) * 3;
-    out.set(img.data.subarray(from, from + rect.width * 3), y * rect.width * 3);
-  }
-  return { width: rect.width, height: rect.height, data: out };
+  const cut = (plane: Uint8Array, channels: number) => {
+    const out = new Uint8Array(rect.width * rect.height * channels);
+    for (let y = 0; y < rect.height; y++) {
+      const from = ((rect.y + y) * img.width + rect.x) * channels;
+      out.set(plane.subarray(from, from + rect.width * channels), y * rect.width * channels);
+    }
+    return out;
+  };
+  return { width: rect.width, height: rect.height, data: cut(img.data, 3), ...(img.alpha ? { alpha: cut(img.alpha, 1) } : {}) };
 }
 
-/** Writes `tile` into `canvas` with its top-left corner at (x, y), clipped to the canvas. */
+/** Writes `tile` into `canvas` with its top-left corner at (x, y), clipped to the canvas; its alpha too where both have one. */
 export function pasteRgb(canvas: RgbImage, tile: RgbImage, x: number, y: number): void {
   const x0 = Math.max(0, x);
   const x1 = Math.min(canvas.width, x + tile.width);
   if (x1 <= x0) return;
-  for (let ty = Math.max(0, -y); ty < tile.height && y + ty < canvas.height; ty++) {
-    const from = (ty * tile.width + (x0 - x)) * 3;
-    canvas.data.set(tile.data.subarray(from, from + (x1 - x0) * 3), ((y + ty) * canvas.width + x0) * 3);
-  }
+  const paste = (to: Uint8Array, from: Uint8Array, channels: number) => {
+    for (let ty = Math.max(0, -y); ty < tile.height && y + ty < canvas.height; ty++) {
+      const start = (ty * tile.width + (x0 - x)) * channels;
+      to.set(from.subarray(start, start + (x1 - x0) * channels), ((y + ty) * canvas.width + x0) * channels);
+    }
+  };
+  paste(canvas.data, tile.data, 3);
+  if (canvas.alpha && tile.alpha) paste(canvas.alpha, tile.alpha, 1);
 }
 
 function clampInt(v: number, lo: number, hi: number): number {

@@ -4,35 +4,69 @@ import type { RgbImage } from './types.js';
 
 /**
  * Resizes with PIL's / torchvision's antialiased bilinear filter (a triangle widened by the
- * shrink factor; plain half-pixel bilinear when enlarging). Separable, rows first.
+ * shrink factor; plain half-pixel bilinear when enlarging). Separable, rows first. A photo
+ * with transparency (an alpha plane) is resized as sharp resizes it for the CLI: colours
+ * premultiplied by alpha, resized with it and divided by the resized alpha again, so the
+ * colours of transparent pixels do not bleed into their neighbours.
  */
 export function resizeRgb(img: RgbImage, width: number, height: number): RgbImage {
-  if (img.width === width && img.height === height) return { width, height, data: img.data.slice() };
-  const tx = triangleTaps(img.width, width);
-  const ty = triangleTaps(img.height, height);
-  // Horizontal pass into floats: img.height rows x width columns.
-  const mid = new Float32Array(img.height * width * 3);
-  const src = img.data;
-  for (let y = 0; y < img.height; y++) {
-    const row = y * img.width * 3;
+  if (img.width === width && img.height === height) return { width, height, data: img.data.slice(), ...(img.alpha ? { alpha: img.alpha.slice() } : {}) };
+  if (!img.alpha) return { width, height, data: Uint8Array.from(resizeInterleaved(img.data, img.width, img.height, 3, width, height), byte) };
+  const { alpha } = img;
+  const rgba = new Float64Array(alpha.length * 4);
+  for (let i = 0; i < alpha.length; i++) {
+    for (let c = 0; c < 3; c++) rgba[4 * i + c] = (img.data[3 * i + c]! * alpha[i]!) / 255;
+    rgba[4 * i + 3] = alpha[i]!;
+  }
+  const resized = resizeInterleaved(rgba, img.width, img.height, 4, width, height);
+  const out = { width, height, data: new Uint8Array(width * height * 3), alpha: new Uint8Array(width * height) };
+  for (let i = 0; i < out.alpha.length; i++) {
+    // Divided by the unrounded alpha, as libvips does; no colour where nothing is opaque.
+    const a = resized[4 * i + 3]!;
+    for (let c = 0; c < 3; c++) out.data[3 * i + c] = a > 0 ? byte((resized[4 * i + c]! * 255) / a) : 0;
+    out.alpha[i] = byte(a);
+  }
+  return out;
+}
+
+/** A filtered value as a byte: rounded, clamped to 0-255. */
+function byte(s: number): number {
+  return s <= 0 ? 0 : s >= 255 ? 255 : Math.round(s);
+}
+
+/**
+ * The separable filter over 3 (RGB) or 4 (premultiplied RGBA) interleaved channels: sums in
+ * doubles, the horizontal pass stored as float32; unrounded.
+ */
+function resizeInterleaved(src: ArrayLike<number>, inWidth: number, inHeight: number, channels: 3 | 4, width: number, height: number): Float64Array {
+  const tx = triangleTaps(inWidth, width);
+  const ty = triangleTaps(inHeight, height);
+  // Horizontal pass into floats: inHeight rows x width columns.
+  const mid = new Float32Array(inHeight * width * channels);
+  // Accumulators in locals, not a loop over channels: this pass is most of a photo's fit.
+  const alpha = channels === 4;
+  for (let y = 0; y < inHeight; y++) {
+    const row = y * inWidth * channels;
     for (let x = 0; x < width; x++) {
-      let r = 0, g = 0, b = 0;
+      let r = 0, g = 0, b = 0, a = 0;
       for (let j = 0; j < tx.k; j++) {
         const wt = tx.weight[x * tx.k + j]!;
         if (wt === 0) continue;
-        const p = row + tx.index[x * tx.k + j]! * 3;
+        const p = row + tx.index[x * tx.k + j]! * channels;
         r += src[p]! * wt;
         g += src[p + 1]! * wt;
         b += src[p + 2]! * wt;
+        if (alpha) a += src[p + 3]! * wt;
       }
-      const o = (y * width + x) * 3;
+      const o = (y * width + x) * channels;
       mid[o] = r;
       mid[o + 1] = g;
       mid[o + 2] = b;
+      if (alpha) mid[o + 3] = a;
     }
   }
-  const out = new Uint8Array(width * height * 3);
-  const stride = width * 3;
+  const out = new Float64Array(width * height * channels);
+  const stride = width * channels;
   for (let y = 0; y < height; y++) {
     for (let c = 0; c < stride; c++) {
       let s = 0;
@@ -40,8 +74,8 @@ export function resizeRgb(img: RgbImage, width: number, height: number): RgbImag
         const wt = ty.weight[y * ty.k + j]!;
         if (wt !== 0) s += mid[ty.index[y * ty.k + j]! * stride + c]! * wt;
       }
-      out[y * stride + c] = s <= 0 ? 0 : s >= 255 ? 255 : Math.round(s);
+      out[y * stride + c] = s;
     }
   }
-  return { width, height, data: out };
+  return out;
 }

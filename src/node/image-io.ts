@@ -32,7 +32,7 @@ export interface LoadImageOptions {
   /**
    * Keep transparency as the image's `alpha` plane instead of flattening it onto `background`
    * (for models that take an alpha channel); colours are then the straight values. Images
-   * without transparency get no alpha plane (opaque).
+   * without transparency (no alpha channel, or one that is 255 everywhere) get no alpha plane (opaque).
    */
   keepAlpha?: boolean;
 }
@@ -90,7 +90,11 @@ export async function decodeImage(bytes: Uint8Array, name: string, options: Load
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== (keepAlpha ? 4 : 3)) throw new Error(`decoded to ${info.channels} channels`);
     const bytesOut = new Uint8Array(data.buffer, data.byteOffset, data.length);
-    return { width: info.width, height: info.height, ...(keepAlpha ? splitAlpha(bytesOut) : { data: bytesOut }), path: name };
+    const split = keepAlpha ? splitAlpha(bytesOut) : undefined;
+    // An alpha channel whose every pixel is opaque is no transparency (the same values; the
+    // conversion note then says so, as the page, which sees only pixels, does).
+    const planes = split && split.alpha.some((a) => a < 255) ? split : { data: split?.data ?? bytesOut };
+    return { width: info.width, height: info.height, ...planes, path: name };
   } catch (e) {
     throw new ImageError(`cannot decode image ${name}: ${firstLine(e)} (corrupt or truncated?)`);
   }

@@ -68,6 +68,8 @@ const state = {
   photoView: undefined as ImageData | undefined,
   viewSize: [1, 1] as [number, number],
   target: undefined as number | undefined,
+  /** How the photo became the model's channels (1-, 2- and 4-channel models), as the engine said. */
+  conversion: undefined as string | undefined,
   tiles: [] as Tile[],
   running: undefined as Promise<void> | undefined,
   runs: 0,
@@ -96,6 +98,12 @@ function clearError(): void {
 function showNotice(msg: string): void {
   ui.notice.textContent = msg;
   ui.notice.hidden = !msg;
+}
+
+/** The notices that hold as long as their cause: the engine's, and the CLI's note on how the photo became the model's channels. */
+function standingNotice(): string {
+  const conversion = state.conversion && state.photo ? `${state.photo.name}: photo ${state.conversion}.` : '';
+  return [state.engine?.note, conversion].filter(Boolean).join(' ');
 }
 
 function setBusy(busy: boolean): void {
@@ -178,6 +186,7 @@ async function loadModel(choice: ModelChoice): Promise<void> {
   state.model = choice;
   state.summary = summary;
   state.target = undefined;
+  state.conversion = undefined;
   if (summary.methods.map((m) => m.name).join() !== state.methods.map((m) => m.name).join()) buildMethodControls(summary);
   showModel(summary);
   document.body.dataset.model = summary.source;
@@ -251,6 +260,8 @@ async function sendPhoto(): Promise<void> {
 }
 
 function showPredictions(p: PhotoPredictions | undefined): void {
+  state.conversion = p?.conversion;
+  showNotice(standingNotice());
   if (!p) return;
   const chosen = state.target ?? p.top[0]!.index;
   ui.targets.replaceChildren(
@@ -414,7 +425,7 @@ async function explain(): Promise<void> {
 async function doExplain(): Promise<void> {
   if (!state.photo || !state.summary) return;
   clearError();
-  showNotice(state.engine?.note ?? '');
+  showNotice(standingNotice());
   const chosen = state.methods.filter((m) => m.checked);
   if (!chosen.length) {
     showError('Choose at least one method.');

@@ -19,8 +19,13 @@ export interface PhotoData {
   name: string;
   width: number;
   height: number;
-  /** RGB, interleaved. */
+  /** RGB, interleaved; transparency flattened onto white. */
   data: Uint8Array;
+  /**
+   * The photo's own colours (straight, not premultiplied) and alpha, when it has transparency:
+   * what models with an alpha channel see, as in the CLI.
+   */
+  transparency?: { data: Uint8Array; alpha: Uint8Array };
 }
 
 export interface ExplainRequest {
@@ -88,6 +93,8 @@ export interface BackendSummary {
 
 export interface PhotoPredictions {
   top: (Prediction & { label: string })[];
+  /** How the photo became the model's input channels (1-, 2- and 4-channel models): the CLI's note. */
+  conversion?: string;
 }
 
 /** One method's result, ready to draw. */

@@ -4,7 +4,7 @@
  */
 import {
   Classifier, Model, Runtime, explanationJson, methodNames, optionsFor, fitGeometry, fitImage, heatmapToPhoto, importModelFile,
-  modelDefaultSpec, namedBaseline, presetSpec, readSidecars, RsiGradCamError, type BaselineName, type FitMode, type InputSpec, type OrtModule, type PresetName, type ExplainOptions, type RgbImage,
+  modelDefaultSpec, namedBaseline, presetSpec, readSidecars, RsiGradCamError, takesAlpha, type BaselineName, type FitMode, type InputSpec, type OrtModule, type PresetName, type ExplainOptions, type RgbImage,
 } from '../../src/core.js';
 import type { Backend, BackendSummary, OrtUrls, ExplainRequest, MethodResult, ModelSummary, NamedBytes, PhotoData, PhotoPredictions, Reply, Request } from './protocol.js';
 
@@ -223,12 +223,25 @@ async function predictPhoto(): Promise<PhotoPredictions | undefined> {
   activity = `while ${loaded.source} classified the photo`;
   input = c.toTensor(fittedPhoto(c));
   const [p] = await c.pipeline.predict([input], 1);
-  return { top: p!.topk.map((t) => ({ ...t, label: c.label(t.index) })) };
+  const conversion = photoConversion(c);
+  return { top: p!.topk.map((t) => ({ ...t, label: c.label(t.index) })), ...(conversion ? { conversion } : {}) };
+}
+
+/** Whether the model sees the photo's transparency: it takes alpha and the photo has some (as the CLI's preparePhoto). */
+function seesAlpha(c: Classifier): boolean {
+  return photo!.transparency !== undefined && c.inputSpec !== undefined && takesAlpha(c.inputSpec);
 }
 
 /** The photo fitted to the model's input size (what its input tensor is made from). */
 function fittedPhoto(c: Classifier): RgbImage {
-  return fitImage(photo!, c.inputSize, c.info.fit ?? 'stretch').image;
+  const p = photo!;
+  const source = seesAlpha(c) ? { width: p.width, height: p.height, ...p.transparency! } : p;
+  return fitImage(source, c.inputSize, c.info.fit ?? 'stretch').image;
+}
+
+/** The CLI's note on how the photo became the model's channels (undefined for RGB models). */
+function photoConversion(c: Classifier): string | undefined {
+  return c.photoConversion(seesAlpha(c));
 }
 
 async function explain(id: number, r: ExplainRequest): Promise<{ done: number }> {
@@ -296,7 +309,7 @@ async function runMethod(id: number, method: string, r: ExplainRequest): Promise
   const geometry = fitGeometry(dw, dh, c.inputSize, fit);
   const [h, w] = e!.heatmapShape;
   const heat = heatmapToPhoto({ width: w, height: h, data: e!.heatmap }, geometry);
-  const json = explanationJson(c, e!, { image: photo!.name, imageSize: [photo!.width, photo!.height], fit, timings: { load: loaded!.loadMs, explain: ms } });
+  const json = explanationJson(c, e!, { image: photo!.name, imageSize: [photo!.width, photo!.height], fit, conversion: photoConversion(c), timings: { load: loaded!.loadMs, explain: ms } });
   return {
     method,
     heat: heat.data,
