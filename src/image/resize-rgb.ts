@@ -11,14 +11,8 @@ import type { RgbImage } from './types.js';
  */
 export function resizeRgb(img: RgbImage, width: number, height: number): RgbImage {
   if (img.width === width && img.height === height) return { width, height, data: img.data.slice(), ...(img.alpha ? { alpha: img.alpha.slice() } : {}) };
-  if (!img.alpha) return { width, height, data: Uint8Array.from(resizeInterleaved(img.data, img.width, img.height, 3, width, height), byte) };
-  const { alpha } = img;
-  const rgba = new Float64Array(alpha.length * 4);
-  for (let i = 0; i < alpha.length; i++) {
-    for (let c = 0; c < 3; c++) rgba[4 * i + c] = (img.data[3 * i + c]! * alpha[i]!) / 255;
-    rgba[4 * i + 3] = alpha[i]!;
-  }
-  const resized = resizeInterleaved(rgba, img.width, img.height, 4, width, height);
+  const resized = resizeInterleaved(img, width, height);
+  if (!img.alpha) return { width, height, data: Uint8Array.from(resized, byte) };
   const out = { width, height, data: new Uint8Array(width * height * 3), alpha: new Uint8Array(width * height) };
   for (let i = 0; i < out.alpha.length; i++) {
     // Divided by the unrounded alpha, as libvips does; no colour where nothing is opaque.
@@ -35,28 +29,33 @@ function byte(s: number): number {
 }
 
 /**
- * The separable filter over 3 (RGB) or 4 (premultiplied RGBA) interleaved channels: sums in
- * doubles, the horizontal pass stored as float32; unrounded.
+ * The separable filter, unrounded: R, G, B interleaved, or with an alpha plane R, G, B
+ * premultiplied by alpha and alpha (4 channels). Sums in doubles, the horizontal pass stored
+ * as float32.
  */
-function resizeInterleaved(src: ArrayLike<number>, inWidth: number, inHeight: number, channels: 3 | 4, width: number, height: number): Float64Array {
-  const tx = triangleTaps(inWidth, width);
-  const ty = triangleTaps(inHeight, height);
-  // Horizontal pass into floats: inHeight rows x width columns.
-  const mid = new Float32Array(inHeight * width * channels);
-  // Accumulators in locals, not a loop over channels: this pass is most of a photo's fit.
-  const alpha = channels === 4;
-  for (let y = 0; y < inHeight; y++) {
-    const row = y * inWidth * channels;
+function resizeInterleaved(img: RgbImage, width: number, height: number): Float64Array {
+  const tx = triangleTaps(img.width, width);
+  const ty = triangleTaps(img.height, height);
+  const { data: src, alpha } = img;
+  const channels = alpha ? 4 : 3;
+  // Horizontal pass into floats: img.height rows x width columns. Accumulators in locals, the
+  // premultiplication folded into the weight: this pass is most of a photo's fit.
+  const mid = new Float32Array(img.height * width * channels);
+  for (let y = 0; y < img.height; y++) {
+    const row = y * img.width;
     for (let x = 0; x < width; x++) {
       let r = 0, g = 0, b = 0, a = 0;
       for (let j = 0; j < tx.k; j++) {
-        const wt = tx.weight[x * tx.k + j]!;
+        let wt = tx.weight[x * tx.k + j]!;
         if (wt === 0) continue;
-        const p = row + tx.index[x * tx.k + j]! * channels;
-        r += src[p]! * wt;
-        g += src[p + 1]! * wt;
-        b += src[p + 2]! * wt;
-        if (alpha) a += src[p + 3]! * wt;
+        const q = row + tx.index[x * tx.k + j]!;
+        if (alpha) {
+          a += alpha[q]! * wt;
+          wt *= alpha[q]! / 255;
+        }
+        r += src[3 * q]! * wt;
+        g += src[3 * q + 1]! * wt;
+        b += src[3 * q + 2]! * wt;
       }
       const o = (y * width + x) * channels;
       mid[o] = r;
