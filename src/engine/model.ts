@@ -50,6 +50,11 @@ export interface GraphOutputs {
   probs: string;
   /** Per item: sum_c targets[b, c] * y[b, c] (y: the scored output). Present when a score is given. */
   score?: string;
+  /**
+   * y itself, [N, scoreWidth]: the output the score reads, after its activation. Present when a
+   * score is given. The score is linear in it, so one forward scores any number of targets.
+   */
+  scored?: string;
   /** Exposed activations, in the order asked. */
   activations: string[];
   /** Gradients of the score w.r.t. each `wrt` tensor, in order. */
@@ -262,13 +267,14 @@ export class Model {
       graph.nodes.push(node(names, 'Mul', [TARGETS_INPUT, y], [prod]));
       graph.nodes.push(node(names, 'ReduceSum', [prod, axes], [score], { keepdims: A.int(0) }));
       outputs.score = score;
+      outputs.scored = alias(y, 'rsi/out/scored');
       const wrt = options.wrt ?? [];
       // d score / d y = targets: the seed of the backward pass.
       checkGradientPath(graph, y, wrt, shapes, this.source);
       const grads = differentiate(graph, [{ tensor: y, grad: TARGETS_INPUT }], wrt, { shapes, source: this.source, variants: options.variants });
       outputs.gradients = grads.map((g, i) => alias(g, `rsi/out/grad${i}`, wrt[i]));
     }
-    const unique = new Set([outputs.logits, outputs.probs, ...(outputs.score ? [outputs.score] : []), ...outputs.activations, ...outputs.gradients]);
+    const unique = new Set([outputs.logits, outputs.probs, ...(outputs.score ? [outputs.score, outputs.scored!] : []), ...outputs.activations, ...outputs.gradients]);
     graph.outputs = [...unique].map((name) => ({ name, dataType: 'float32' as const }));
     pruneUnused(graph);
     return { graph, outputs };

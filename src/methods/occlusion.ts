@@ -10,6 +10,7 @@ import { OptionError } from '../errors.js';
 import type { CamLayer, ImageResult, MethodContext } from './base-cam.js';
 import { inputCapabilities, type MethodCapabilities } from './method.js';
 import { PerturbationAttribution } from './perturbation.js';
+import { distinctImages, perImageGroup } from './shared-forwards.js';
 import type { CommonOptions } from './types.js';
 
 export interface OcclusionOptions extends CommonOptions {
@@ -56,7 +57,7 @@ export class Occlusion extends PerturbationAttribution<OcclusionOptions> {
 
   protected override plannedEvaluations(images: readonly Float32Array[], _layers: CamLayer[], o: OcclusionOptions): number {
     const g = this.grid(o);
-    return images.length * (1 + g.rows.length * g.cols.length);
+    return distinctImages(images) * (1 + g.rows.length * g.cols.length);
   }
 
   protected async run(ctx: MethodContext<OcclusionOptions>): Promise<ImageResult[]> {
@@ -71,37 +72,39 @@ export class Occlusion extends PerturbationAttribution<OcclusionOptions> {
       const [r0, q0] = windows[i]!;
       for (let y = r0; y < Math.min(h, r0 + window); y++) for (let q = q0; q < Math.min(w, q0 + window); q++) yield y * w + q;
     };
-    const results: ImageResult[] = [];
-    for (const [img, x] of ctx.images.entries()) {
-      const t0 = performance.now();
-      const drop = new Float64Array(h * w);
+    return perImageGroup(ctx.images, async (group) => {
+      // One F(x) and drop map per member (target) of the group: the windows run once for all.
+      const fx = group.map(() => 0);
+      const drop = group.map(() => new Float64Array(h * w));
       const covered = new Float64Array(h * w);
-      let fx = 0;
       // Copy 0 is the image itself (F(x)); copy i > 0 is window i - 1.
       await score(
-        img,
+        group,
         windows.length + 1,
         (copy, i) => {
           if (i > 0) for (const q of pixels(i - 1)) for (let k = 0; k < c; k++) copy[at(k, q)] = value;
         },
-        (i, s) => {
+        (i, scores) => {
           if (i === 0) {
-            fx = s;
+            scores.forEach((s, g) => (fx[g] = s));
             return;
           }
-          const d = fx - s;
-          for (const q of pixels(i - 1)) {
-            drop[q]! += d;
-            covered[q]! += 1;
-          }
+          for (const q of pixels(i - 1)) covered[q]! += 1;
+          scores.forEach((s, g) => {
+            const d = fx[g]! - s;
+            const acc = drop[g]!;
+            for (const q of pixels(i - 1)) acc[q]! += d;
+          });
         },
       );
-      // The same value for every channel of a pixel: the window spans all channels.
-      const attributions = new Float32Array(c * h * w);
-      for (let k = 0; k < c; k++) for (let q = 0; q < h * w; q++) attributions[k * h * w + q] = drop[q]! / covered[q]!;
-      results.push({ layers: [this.attributionMaps(this.toChw(x), attributions, layer)], score: fx, ms: performance.now() - t0 });
-    }
-    return results;
+      const x = this.toChw(ctx.images[group[0]!]!);
+      return group.map((_img, g) => {
+        // The same value for every channel of a pixel: the window spans all channels.
+        const attributions = new Float32Array(c * h * w);
+        for (let k = 0; k < c; k++) for (let q = 0; q < h * w; q++) attributions[k * h * w + q] = drop[g]![q]! / covered[q]!;
+        return { layers: [this.attributionMaps(x, attributions, layer)], score: fx[g]! };
+      });
+    });
   }
 }
 

@@ -6,7 +6,7 @@
 import type { BuildOptions, ScoreSpec } from '../engine/model.js';
 import type { CamLayer, MethodContext } from './base-cam.js';
 import { InputAttribution } from './input-attribution.js';
-import { runBatches } from './runner.js';
+import { runForTargets } from './shared-forwards.js';
 import type { CommonOptions } from './types.js';
 
 /** The model input's geometry: size, channels, values per image and where (channel k, pixel q) lies. */
@@ -21,11 +21,13 @@ export interface InputGeometry {
 }
 
 /**
- * Scores `count` copies of image `img`: `perturb(copy, i)` changes copy i (holding the image's
- * values) in place; `take(i, score)` gets its score. Copies run in batches.
+ * Scores `count` copies of the image of `group` (indices of equal images, see
+ * sameImageGroups): `perturb(copy, i)` changes copy i (holding the image's values) in place;
+ * `take(i, scores)` gets its score for each member's target, in the group's order. Copies run
+ * in batches, once for the whole group.
  */
 export type CopyScorer = (
-  img: number, count: number, perturb: (copy: Float32Array, i: number) => void, take: (i: number, score: number) => void,
+  group: readonly number[], count: number, perturb: (copy: Float32Array, i: number) => void, take: (i: number, scores: readonly number[]) => void,
 ) => Promise<void>;
 
 export abstract class PerturbationAttribution<O extends CommonOptions = CommonOptions> extends InputAttribution<O> {
@@ -43,38 +45,30 @@ export abstract class PerturbationAttribution<O extends CommonOptions = CommonOp
     return { h, w, c, per: this.pipeline.imageSize(), at };
   }
 
-  /** The copy scorer over this call's forward session, each copy scored for its image's target. */
+  /** The copy scorer over this call's forward session, each copy scored for its group's targets. */
   protected async copyScorer(ctx: MethodContext<O>): Promise<CopyScorer> {
     const p = this.pipeline;
-    const { session, outputs } = await p.session(this.sessionFor(ctx.layers, ctx.score));
+    const built = await p.session(this.sessionFor(ctx.layers, ctx.score));
     const width = p.model.scoreWidth(ctx.score);
     const per = p.imageSize();
-    return (img, count, perturb, take) => {
-      const x = ctx.images[img]!;
-      const row = ctx.targets[img]!.row;
-      return runBatches(
-        session,
-        {
-          count,
-          batchSize: p.batchSize(ctx.options, count),
-          source: p.model.source,
-          fetch: [outputs.score!],
-          feeds: (start, n) => {
-            const data = new Float32Array(n * per);
-            for (let j = 0; j < n; j++) {
-              const copy = data.subarray(j * per, (j + 1) * per);
-              copy.set(x);
-              perturb(copy, start + j);
-            }
-            return p.feeds(p.batchTensor(data, n), new Array<Float32Array>(n).fill(row), width);
-          },
-          take: (r, start, n) => {
-            const s = r[outputs.score!]!.data;
-            for (let j = 0; j < n; j++) take(start + j, s[j]!);
-          },
+    return (group, count, perturb, take) => {
+      const x = ctx.images[group[0]!]!;
+      return runForTargets(p, built, ctx, group, {
+        count,
+        batchSize: p.batchSize(ctx.options, count),
+        feeds: (start, n, rows) => {
+          const data = new Float32Array(n * per);
+          for (let j = 0; j < n; j++) {
+            const copy = data.subarray(j * per, (j + 1) * per);
+            copy.set(x);
+            perturb(copy, start + j);
+          }
+          return p.feeds(p.batchTensor(data, n), rows, width);
         },
-        ctx.evaluations,
-      ).then(() => undefined);
+        take: (_out, start, n, scores) => {
+          for (let j = 0; j < n; j++) take(start + j, scores.map((s) => s[j]!));
+        },
+      }).then(() => undefined);
     };
   }
 }

@@ -11,6 +11,7 @@ import { Prng } from '../prng.js';
 import type { CamLayer, ImageResult, MethodContext } from './base-cam.js';
 import { inputCapabilities, type MethodCapabilities } from './method.js';
 import { PerturbationAttribution } from './perturbation.js';
+import { distinctImages, perImageGroup } from './shared-forwards.js';
 import type { CommonOptions } from './types.js';
 
 export interface RiseOptions extends CommonOptions {
@@ -59,7 +60,7 @@ export class Rise extends PerturbationAttribution<RiseOptions> {
   }
 
   protected override plannedEvaluations(images: readonly Float32Array[], _layers: CamLayer[], o: RiseOptions): number {
-    return images.length * this.settings(o).n;
+    return distinctImages(images) * this.settings(o).n;
   }
 
   protected async run(ctx: MethodContext<RiseOptions>): Promise<ImageResult[]> {
@@ -68,30 +69,34 @@ export class Rise extends PerturbationAttribution<RiseOptions> {
     const masks = riseMasks(n, this.pipeline.model.imageSize, cell, keep, seed);
     const { h, w, c, at } = this.inputGeometry();
     const score = await this.copyScorer(ctx);
-    const results: ImageResult[] = [];
-    for (const [img, x] of ctx.images.entries()) {
-      const t0 = performance.now();
-      const sal = new Float64Array(h * w);
+    return perImageGroup(ctx.images, async (group) => {
+      // One saliency per member (target) of the group: the masked copies run once for all.
+      const sal = group.map(() => new Float64Array(h * w));
       // Masks of the copies in flight: built when a copy is made, dropped when its score is in.
       const inFlight = new Map<number, Float32Array>();
       await score(
-        img,
+        group,
         n,
         (copy, i) => {
           const m = masks.mask(i);
           inFlight.set(i, m);
           for (let q = 0; q < h * w; q++) for (let k = 0; k < c; k++) copy[at(k, q)]! *= m[q]!;
         },
-        (i, s) => {
+        (i, scores) => {
           const m = inFlight.get(i)!;
           inFlight.delete(i);
-          for (let q = 0; q < h * w; q++) sal[q]! += s * m[q]!;
+          sal.forEach((acc, g) => {
+            const s = scores[g]!;
+            for (let q = 0; q < h * w; q++) acc[q]! += s * m[q]!;
+          });
         },
       );
-      const cam = Float32Array.from(sal, (v) => v / n / keep);
-      results.push({ layers: [{ activations: this.toChw(x), weights: new Float32Array(0), cam, extra: { attributions: cam, attributionShape: [1, layer.height, layer.width] } }], score: this.predictedScore(ctx, img), ms: performance.now() - t0 });
-    }
-    return results;
+      const x = this.toChw(ctx.images[group[0]!]!);
+      return group.map((img, g) => {
+        const cam = Float32Array.from(sal[g]!, (v) => v / n / keep);
+        return { layers: [{ activations: x, weights: new Float32Array(0), cam, extra: { attributions: cam, attributionShape: [1, layer.height, layer.width] } }], score: this.predictedScore(ctx, img) };
+      });
+    });
   }
 }
 

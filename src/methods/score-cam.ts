@@ -7,7 +7,7 @@
 import type { ImageResult, LayerMaps, MethodContext } from './base-cam.js';
 import { ChannelCam } from './channel-cam.js';
 import { gradientCapabilities, type MethodCapabilities } from './method.js';
-import { runBatches } from './runner.js';
+import { perImageGroup } from './shared-forwards.js';
 import type { CommonOptions } from './types.js';
 
 export class ScoreCam extends ChannelCam {
@@ -18,55 +18,37 @@ export class ScoreCam extends ChannelCam {
   protected async run(ctx: MethodContext<CommonOptions>): Promise<ImageResult[]> {
     const p = this.pipeline;
     const model = p.model;
-    const { images, targets, layers, options } = ctx;
+    const { images, layers } = ctx;
     const built = await p.session(this.sessionFor(layers, ctx.score));
     const width = model.scoreWidth(ctx.score);
     const [ih, iw] = model.imageSize;
     const c = model.channels;
     const per = p.imageSize();
-    const results: ImageResult[] = [];
-    for (const [img, x] of images.entries()) {
-      const t0 = performance.now();
-      const row = targets[img]!.row;
-      let acts: Float32Array[] = [];
-      let y = 0;
-      await this.runImages(ctx, built, [...built.outputs.activations, built.outputs.score!], (r) => {
-        acts = built.outputs.activations.map((name) => r[name]!.data);
-        y = r[built.outputs.score!]!.data[0]!;
-      }, [img]);
-      const maps: LayerMaps[] = [];
+    return perImageGroup(images, async (group) => {
+      const x = images[group[0]!]!;
+      const { acts, ys } = await this.atImage(ctx, built, group);
+      // Per member (target) of the group: the masked inputs run once for all.
+      const maps: LayerMaps[][] = group.map(() => []);
       for (const [li, L] of layers.entries()) {
         const a = acts[li]!;
-        const scores = new Float64Array(L.channels);
-        await runBatches(built.session, {
-          count: L.channels,
-          batchSize: p.batchSize(options, L.channels),
-          source: p.model.source,
-          fetch: [built.outputs.score!],
-          feeds: (start, n) => {
-            const data = new Float32Array(n * per);
-            for (let j = 0; j < n; j++) {
-              const mask = unitScaled(resizeAlignCorners(a.subarray((start + j) * L.hw, (start + j + 1) * L.hw), L.height, L.width, ih, iw));
-              // The mask multiplies every input channel, in the input's own layout.
-              for (let q = 0; q < ih * iw; q++) {
-                for (let k = 0; k < c; k++) {
-                  const e = model.inputLayout === 'NCHW' ? k * ih * iw + q : q * c + k;
-                  data[j * per + e] = x[e]! * mask[q]!;
-                }
+        const scores = await this.channelScores(ctx, built, group, L, (start, n, rows) => {
+          const data = new Float32Array(n * per);
+          for (let j = 0; j < n; j++) {
+            const mask = unitScaled(resizeAlignCorners(a.subarray((start + j) * L.hw, (start + j + 1) * L.hw), L.height, L.width, ih, iw));
+            // The mask multiplies every input channel, in the input's own layout.
+            for (let q = 0; q < ih * iw; q++) {
+              for (let k = 0; k < c; k++) {
+                const e = model.inputLayout === 'NCHW' ? k * ih * iw + q : q * c + k;
+                data[j * per + e] = x[e]! * mask[q]!;
               }
             }
-            return p.feeds(p.batchTensor(data, n), new Array<Float32Array>(n).fill(row), width);
-          },
-          take: (r, start, n) => {
-            const s = r[built.outputs.score!]!.data;
-            for (let j = 0; j < n; j++) scores[start + j] = s[j]!;
-          },
-        }, ctx.evaluations);
-        maps.push({ activations: a, weights: softmax(scores) });
+          }
+          return p.feeds(p.batchTensor(data, n), rows, width);
+        });
+        scores.forEach((s, m) => maps[m]!.push({ activations: a, weights: softmax(Float64Array.from(s)) }));
       }
-      results.push({ layers: maps, score: y, ms: performance.now() - t0 });
-    }
-    return results;
+      return group.map((_img, m) => ({ layers: maps[m]!, score: ys[m]! }));
+    });
   }
 }
 

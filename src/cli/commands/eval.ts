@@ -152,7 +152,8 @@ Examples:
       await mkdir(out, { recursive: true });
       await checkSettings(path.join(out, 'run.json'), settings, existsSync(path.join(out, RESULTS_FILE)));
 
-      const bars = { eval: progressBar('eval', 'images'), sanity: progressBar('sanity', 'model runs') };
+      // One count over the whole run: chunks interleave the metrics and the sanity check.
+      const bar = progressBar('eval', 'explanations');
       const started = performance.now();
       let result;
       try {
@@ -167,11 +168,10 @@ Examples:
           target: targetArg,
           explain: methodSettings(o),
           ...metricChoice,
-          onProgress: (phase, done, total, label) => bars[phase].update(path.basename(label), done, total),
+          onProgress: (phase, done, total, label) => bar.update(label && `${phase}: ${label}`, done, total),
         });
       } finally {
-        bars.eval.stop();
-        bars.sanity.stop();
+        bar.stop();
         await classifier.dispose();
       }
 

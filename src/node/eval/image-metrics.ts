@@ -43,21 +43,30 @@ export interface PreparedImage {
   y: number;
   yDeleted: number;
   yInsertStart: number;
+  /** The model's class probabilities on the image (class sensitivity's comparison classes; default: the explanation's). */
+  probabilities?: Float32Array;
   /** Seed of tie-breaking and ROAD noise: per image, the same for every method. */
   seed: number;
 }
 
-/** Runs the metrics in `metrics` (sanity excluded: it has its own phase) for one explanation. */
+/**
+ * Runs the metrics in `metrics` (sanity excluded: it has its own phase) for one explanation,
+ * the target's. With class sensitivity, pass the target's and the comparison classes'
+ * (contrastClasses, in its order) as three explanations from one call, or the target's alone
+ * and the other two are explained here.
+ */
 export async function comboMetrics(
   classifier: Classifier,
   image: PreparedImage,
-  explanation: Explanation,
+  explained: Explanation | readonly Explanation[],
   metrics: ReadonlySet<MetricName>,
   settings: MetricSettings,
   layout: TensorLayout,
   explainOptions: ExplainOptions<string>,
 ): Promise<ComboResult> {
   const out: ComboResult = {};
+  const explanations = Array.isArray(explained) ? (explained as readonly Explanation[]) : [explained as Explanation];
+  const explanation = explanations[0]!;
   const heat = explanation.heatmap;
   const [h, w] = explanation.heatmapShape;
   const order = salienceOrder(heat, image.seed);
@@ -96,9 +105,12 @@ export async function comboMetrics(
   if (metrics.has('pointing')) out.pointing = pointingGame(heat, w, h, image.boxes, settings.pointingTolerance);
   if (metrics.has('energy')) out.energy = energyPointingGame(heat, w, h, image.boxes);
   if (metrics.has('class-sensitivity')) {
-    const { second, random } = contrastClasses(explanation.probabilities, image.target, image.seed);
-    const others = await classifier.explain([image.input, image.input], { ...explainOptions, targets: [second, random] });
-    out.classSensitivity = { classes: [second, random], rho: [classSensitivity(heat, others[0]!.heatmap), classSensitivity(heat, others[1]!.heatmap)] };
+    let [second, random] = explanations.slice(1, 3);
+    if (!second || !random) {
+      const c = contrastClasses(image.probabilities ?? explanation.probabilities, image.target, image.seed);
+      [second, random] = await classifier.explain([image.input, image.input], { ...explainOptions, targets: [c.second, c.random] });
+    }
+    out.classSensitivity = { classes: [second.target, random.target], rho: [classSensitivity(heat, second.heatmap), classSensitivity(heat, random.heatmap)] };
   }
   if (metrics.has('completeness') && classifier.method(explainOptions.method).capabilities.hasCompleteness) {
     out.completeness = [];
