@@ -14,7 +14,7 @@
 import { OptionError } from '../errors.js';
 import { checkMap } from './float-map.js';
 import { clampedTriangleTaps, type FilterTaps } from './resample.js';
-import { resizeRgb } from './resize-rgb.js';
+import { resizeRgbAsSharp } from './resize-vips.js';
 import { createRgbImage, type Box, type FloatMap, type Rect, type Rgb, type RgbImage } from './types.js';
 
 export type FitMode = 'stretch' | 'crop' | 'pad';
@@ -83,15 +83,17 @@ export function fitGeometry(photoWidth: number, photoHeight: number, size: reado
 }
 
 /**
- * Fits `img` to size = [height, width] in plain TypeScript (antialiased bilinear resize, see
- * resizeRgb). The Node adapter has a faster sharp-based twin with the same geometry. A photo's
- * alpha is fitted with it as the twin fits it: resized premultiplied, padding opaque.
+ * Fits `img` to size = [height, width] in plain TypeScript. The Node adapter has a sharp-based
+ * twin (fitImageSharp, the CLI's) with the same geometry; the resize here reimplements sharp's
+ * (resizeRgbAsSharp: libvips' linear reduce / bilinear enlarge in its fixed point), so both
+ * give the same pixels and the page explains the tensor the CLI explains. A photo's alpha is
+ * fitted with it as the twin fits it: resized premultiplied, padding opaque.
  */
 export function fitImage(img: RgbImage, size: readonly [number, number], fit: FitMode, options: { padColor?: Rgb } = {}): FittedImage {
   const geometry = fitGeometry(img.width, img.height, size, fit);
   const { source, target, modelWidth, modelHeight } = geometry;
   const cut = extractRect(img, source);
-  const resized = resizeRgb(cut, target.width, target.height);
+  const resized = resizeRgbAsSharp(cut, target.width, target.height);
   if (target.width === modelWidth && target.height === modelHeight) return { image: resized, geometry };
   const canvas = createRgbImage(modelWidth, modelHeight, options.padColor ?? [0, 0, 0]);
   // With transparency the padding is opaque, as in the CLI (sharp's extend).

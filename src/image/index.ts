@@ -6,6 +6,7 @@ export * from './blur.js';
 export * from './fit.js';
 export * from './float-map.js';
 export { resizeRgb } from './resize-rgb.js';
+export { resizeRgbAsSharp } from './resize-vips.js';
 export * from './colormap.js';
 export * from './overlay.js';
 export * from './draw.js';

@@ -1,4 +1,7 @@
-/** Antialiased resize of RGB pixels in plain TypeScript (the browser path; Node may use sharp). */
+/**
+ * PIL-style antialiased resize of RGB pixels in plain TypeScript (thumbnails; fitting a photo
+ * to a model uses resizeRgbAsSharp, the CLI's resize).
+ */
 import { triangleTaps } from './resample.js';
 import type { RgbImage } from './types.js';
 

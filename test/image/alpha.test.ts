@@ -100,7 +100,7 @@ test('fitImage (the page’s fit) resizes a photo with transparency premultiplie
     for (const size of [[32, 32], [28, 40]] as [number, number][]) {
       const { image: fitted, geometry: g } = fitImage(img, size, fit);
       const off = await offSharp(fitted, fit, size);
-      // The kernels differ a little (PIL's antialiased triangle, libvips' linear reduce).
+      // fitImage now resizes as sharp does (resizeRgbAsSharp, equal bytes: test/image/resize-vips.test.ts); this bound dates from PIL's triangle.
       assert.ok(off.colour <= 4 && off.alpha <= 8, `${fit} ${size}: ${JSON.stringify(off)} from sharp's`);
       const outside = (i: number) => {
         const [x, y] = [i % size[1], Math.floor(i / size[1])];

@@ -6,11 +6,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { FIXTURES } from '../helpers/fixtures.js';
+import { FIXTURES, SHARED } from '../helpers/fixtures.js';
 import { tf } from '../helpers/tfjs-oracle.js';
 import { rescalingTfjsModel, writeTfjsModel } from '../helpers/tfjs-files.js';
 import { assertSameCam, browserMissing, cliRaw, dropFiles, pageRaw, runs, setMethods, useServedBrowser, waitForRuns, type RawJson } from '../helpers/web.js';
@@ -19,7 +19,7 @@ tf.setBackend('cpu');
 const missing = browserMissing();
 const dir = mkdtempSync(path.join(tmpdir(), 'rsi-web-pre-'));
 
-/** A w x h PNG at the model's input size (no resampling on either side): a gradient with a disc. */
+/** A w x h PNG (at the model's input size: no resampling on either side): a gradient with a disc. */
 async function photo(name: string, w: number, h: number): Promise<string> {
   const rgb = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++) {
@@ -76,5 +76,26 @@ describe('web page: preprocessing chosen as the CLI chooses it', { skip: missing
     const tfPreset = cliRaw(img, model, 'gradcam', ['--preprocess', 'tf', '--target', String(r.cli.target.index)]);
     assert.ok(Math.abs(tfPreset.probability - r.page.probability) > 1e-3, 'the tf preset would have given other numbers');
     process.stdout.write(`# TF.js Rescaling: page vs CLI max |cam difference| ${worst.toExponential(2)}\n`);
+  });
+
+  test('a photo not at the model input size (300x200 down, 20x12 up, a shared photo): the page fits it as the CLI does, the CLI numbers', async () => {
+    const model = path.join(FIXTURES, 'tf2onnx_rescaling.onnx');
+    const photos = [await photo('fit-down-300x200', 300, 200), await photo('fit-up-20x12', 20, 12)];
+    const shared = path.join(SHARED, 'data/imagenet-val-200/images/ILSVRC2012_val_00000347.JPEG');
+    // The shared JPEG as a PNG at its own size: the page and the CLI then decode the same pixels (JPEG decoders differ).
+    if (existsSync(shared)) {
+      photos.push(path.join(dir, 'shared-photo.png'));
+      await sharp(shared).png().toFile(photos[2]!);
+    } else process.stdout.write(`# skipping the shared photo: ${shared} is missing\n`);
+    const worst: Record<string, { cam: number; probability: number }> = {};
+    for (const img of photos) {
+      const r = await compare(model, [model], img);
+      const label = path.basename(img);
+      const cam = assertSameCam(r.page, r.cli, 1e-4, label);
+      const probability = Math.abs(r.page.probability - r.cli.probability);
+      assert.ok(probability < 1e-5, `${label}: ${r.page.probability} vs ${r.cli.probability}`);
+      worst[label] = { cam, probability };
+    }
+    process.stdout.write(`# page vs CLI, photos resized to the 32x32 input: |cam difference| and |probability difference| ${JSON.stringify(worst)}\n`);
   });
 });
