@@ -24,6 +24,8 @@ const SCALE = 1 << SHIFT;
 const TSCALE = 64;
 /** libvips' small-tile width (vips__tile_width). */
 const TILE = 128;
+/** vips__fatstrip_height: the height of the whole-width strips. */
+const FATSTRIP = 16;
 /** vips_resize's default reducing gap. */
 const GAP = 2;
 
@@ -161,12 +163,13 @@ function reduceLinear(p: Plane, shrink: number, extra: number, outSize: number, 
   // Each output's first input position (taps clamped to the edge) and mask.
   const taps = new Int32Array(outSize * n);
   const weights = new Int32Array(outSize * n);
-  // vips_reduceh_gen steps X by the shrink from each region's left edge; Y is taken per row.
-  let X = 0;
+  // vips_reduceh_gen / vips_reducev_gen step X / Y by the shrink from each region's left /
+  // top edge: regions are `tile` wide, and 128 (small tiles) or 16 (vips__fatstrip_height) tall.
+  const regionSize = horizontal ? tile : tile === TILE ? TILE : FATSTRIP;
+  let pos = 0;
   for (let o = 0; o < outSize; o++) {
-    if (o % tile === 0) X = (o + 0.5) * shrink - 0.5 - offset;
-    const pos = horizontal ? X : (o + 0.5) * shrink - 0.5 - offset;
-    X += shrink;
+    if (o % regionSize === 0) pos = (o + 0.5) * shrink - 0.5 - offset;
+    else pos += shrink;
     const ip = Math.trunc(pos);
     const k = masks[((Math.trunc(pos * TSCALE * 2) & (TSCALE * 2 - 1)) + 1) >> 1]!;
     for (let i = 0; i < n; i++) {

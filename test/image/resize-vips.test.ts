@@ -44,6 +44,7 @@ const CASES: [number, number, number, number][] = [
   [90, 70, 120, 100], [50, 50, 224, 224], [9, 6, 20, 15], // up
   [300, 100, 224, 224], [37, 900, 224, 168], [224, 100, 224, 224], // one axis down or kept, the other up
   [266, 487, 280, 60], [150, 157, 288, 5], // a vertical box shrink, then a horizontal enlarge made in 128-pixel tiles
+  [466, 679, 28, 40], [535, 427, 157, 32], // box shrinks on both axes (the reduce's steps from a tile's top)
 ];
 
 test('resizeRgbAsSharp equals sharp’s linear resize byte for byte (RGB and premultiplied RGBA)', async () => {
