@@ -7,36 +7,25 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeDataset } from '../../src/node/demo-io.js';
-import { FIXTURES, REPO_ROOT } from '../helpers/fixtures.js';
+import { runCli } from '../helpers/cli.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 
-const BIN = path.join(REPO_ROOT, 'src', 'cli', 'main.ts');
 const REGISTER = fileURLToPath(new URL('../helpers/register-appending-method.ts', import.meta.url));
-
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', REGISTER, BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
-}
 
 test("eval's summary includes results another process appended to the folder during the run", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rsi-eval-shared-'));
   try {
     await writeDataset(dir, { count: 2, seed: 6, size: 32 });
     const out = path.join(dir, 'eval');
-    const { code, stderr } = await cli(
+    const { code, stderr } = await runCli(
       ['eval', '--model', path.join(FIXTURES, 'resnet.onnx'), '--preprocess', 'imagenet', '--annotations', path.join(dir, 'annotations.json'),
         '--methods', 'test-append', '--metrics', 'pointing', '--out', out],
-      { RSI_TEST_APPEND_TO: path.join(out, 'results.jsonl'), RSI_TEST_APPEND_IMAGE: 'demo-00001.png' },
+      { imports: ['tsx', REGISTER], env: { RSI_TEST_APPEND_TO: path.join(out, 'results.jsonl'), RSI_TEST_APPEND_IMAGE: 'demo-00001.png' } },
     );
     assert.equal(code, 0, stderr);
     const results = (await readFile(path.join(out, 'results.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { combos: object });

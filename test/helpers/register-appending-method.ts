@@ -6,7 +6,7 @@
 import { appendFileSync } from 'node:fs';
 import { GradientCam, registerMethod, type GradientMaps } from '../../src/core.js';
 
-export const APPENDING_METHOD = 'test-append';
+const APPENDING_METHOD = 'test-append';
 
 let appended = false;
 

@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +26,7 @@ import { writeDataset } from '../../src/node/demo-io.js';
 import { explainFile } from '../../src/node/explain-files.js';
 import { FIXTURES, relError } from '../helpers/fixtures.js';
 import { fixturePipeline, runtime } from '../helpers/methods.js';
-import { BIN } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { MaxGradCam, USER_METHOD, registerUserMethod } from '../helpers/user-method.js';
 
 test('progress counts model evaluations (predictions included) and ends at its total', async () => {
@@ -235,17 +234,7 @@ test('a method registered from outside src/ runs through explain and explainFile
 const REGISTER = fileURLToPath(new URL('../helpers/register-user-method.ts', import.meta.url));
 
 /** The real CLI with the user's module loaded first (`node --import my-method.js rsi-grad-cam ...`). */
-function cliWithUserMethod(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', REGISTER, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cliWithUserMethod = (args: string[]) => runCli(args, { imports: ['tsx', REGISTER] });
 
 test("the CLI's explain, compare and eval take a method registered by the user's module", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rsi-user-cli-'));
@@ -274,12 +263,7 @@ test("the CLI's explain, compare and eval take a method registered by the user's
     assert.ok(has(USER_METHOD, 'deletion') && has('rsi-grad-cam', 'completeness@4'), rows.map((r) => `${r[0]} ${r[2]}`).join('; '));
     assert.ok(!has(USER_METHOD, 'completeness@4'), 'completeness only for methods that report it');
     // Without the user's module, the name is unknown.
-    const plain = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'explain', img, ...model, '--method', USER_METHOD, '--out', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('close', (code) => resolve({ code, stderr }));
-    });
+    const plain = await runCli(['explain', img, ...model, '--method', USER_METHOD, '--out', dir]);
     assert.equal(plain.code, 1);
     assert.match(plain.stderr, /--method: unknown method 'test-maxgrad'/);
   } finally {

@@ -12,7 +12,7 @@ import { ROAD_PERCENTILES } from '../../metrics/road.js';
 import { readAnnotations } from '../../node/eval/annotations.js';
 import { checkSettings, type EvalSettings, type MetricSettingsChoice } from '../../node/eval/config.js';
 import { writeReport } from '../../node/eval/report.js';
-import { METRIC_NAMES, RESULTS_FILE, readResults, type MetricName } from '../../node/eval/results.js';
+import { METRIC_NAMES, RESULTS_FILE, type MetricName } from '../../node/eval/results.js';
 import { runEval } from '../../node/eval/runner.js';
 import { evalShard } from '../../node/eval/shards.js';
 import { createNodeRuntime } from '../../node/runtime.js';
@@ -175,9 +175,7 @@ Examples:
         await classifier.dispose();
       }
 
-      // The summary covers the folder's results as they are now, not as the run read them: another
-      // process writing to the same folder (another method set, side by side) may have added some.
-      const report = await writeReport(out, settings, (await readResults(path.join(out, RESULTS_FILE))).values());
+      const report = await writeReport(out, settings, result.records.values());
       process.stdout.write(report.markdown);
       const secs = ((performance.now() - started) / 1000).toFixed(1);
       process.stdout.write(

@@ -60,6 +60,11 @@ export interface EvalRunResult {
   computed: number;
   /** Images whose results were all there already. */
   skipped: number;
+  /**
+   * The folder's results as results.jsonl holds them when the run ends: with those of any other
+   * process writing to the same folder meanwhile (another method set, side by side), not only
+   * those this run read at its start and added.
+   */
   records: Map<string, ImageRecord>;
 }
 
@@ -113,7 +118,7 @@ export async function runEval(classifier: Classifier, o: EvalRunOptions): Promis
     if (items.length) await sanityChunk(context, items, stages!, file, records);
   }
   progress.end();
-  return { computed: wanted.length, skipped: images.length - wanted.length, records };
+  return { computed: wanted.length, skipped: images.length - wanted.length, records: await readResults(file) };
 }
 
 /** What a run shares across its images. */
